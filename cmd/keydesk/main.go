@@ -1,0 +1,444 @@
+// Command keydesk runs the Keydesk server and its administration commands.
+//
+// main only wires: flags and environment into a config, the store, the HTTP
+// server. run holds it all and takes its environment as arguments, so tests
+// run the whole program in-process.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"keydesk/handlers"
+	"keydesk/store"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "keydesk:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `Keydesk: a self-hostable settings console for API keys.
+
+Usage:
+  keydesk serve [--addr A] [--db PATH] [--demo] [--signup] [--secure-cookies] [--trusted-proxies CIDRS]
+  keydesk user add --email E --name N [--admin] [--db PATH]   (password from stdin, or generated)
+  keydesk version
+
+Every flag of serve also reads an environment variable; see the README.`
+
+// run is the whole program.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		if len(rest) == 0 || rest[0] != "add" {
+			return usageError{"usage: keydesk user add --email E --name N [--admin]"}
+		}
+		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "keydesk", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, usage)
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+// config is serve's configuration, from flags with environment fallbacks.
+type config struct {
+	addr           string
+	db             string
+	demo           bool
+	signup         bool
+	secureCookies  bool
+	trustedProxies []*net.IPNet
+	sessionKeys    [][]byte // from KEYDESK_SESSION_KEYS; empty means kept in the database
+}
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	addr := fs.String("addr", env("KEYDESK_ADDR", "127.0.0.1:8080"), "listen address (KEYDESK_ADDR)")
+	db := fs.String("db", env("KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
+	demoDefault, err := parseBool(orEmpty(getenv("KEYDESK_DEMO"), "false"))
+	if err != nil {
+		return config{}, usageError{"KEYDESK_DEMO: " + err.Error()}
+	}
+	demo := fs.Bool("demo", demoDefault, "seed demo accounts and enable sign-up (KEYDESK_DEMO)")
+	var signup, secure optionalBool
+	for _, o := range []struct {
+		b    *optionalBool
+		env  string
+		name string
+		help string
+	}{
+		{&signup, "KEYDESK_SIGNUP", "signup", "allow sign-up; on in demo mode (KEYDESK_SIGNUP)"},
+		{&secure, "KEYDESK_SECURE_COOKIES", "secure-cookies", "mark cookies Secure; off on a loopback address, on elsewhere (KEYDESK_SECURE_COOKIES)"},
+	} {
+		if v := getenv(o.env); v != "" {
+			if err := o.b.Set(v); err != nil {
+				return config{}, usageError{o.env + ": " + err.Error()}
+			}
+		}
+		fs.Var(o.b, o.name, o.help)
+	}
+	proxies := fs.String("trusted-proxies", getenv("KEYDESK_TRUSTED_PROXIES"),
+		"comma-separated CIDRs whose X-Forwarded-For is trusted (KEYDESK_TRUSTED_PROXIES)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return config{}, usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+
+	cfg := config{addr: *addr, db: *db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr))}
+	for _, p := range splitList(*proxies) {
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return config{}, usageError{fmt.Sprintf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", p)}
+		}
+		cfg.trustedProxies = append(cfg.trustedProxies, n)
+	}
+	for i, k := range splitList(getenv("KEYDESK_SESSION_KEYS")) {
+		key, err := hex.DecodeString(k)
+		if err != nil || len(key) < 32 {
+			return config{}, usageError{fmt.Sprintf("KEYDESK_SESSION_KEYS: key %d must be at least 32 bytes, hex-encoded", i+1)}
+		}
+		cfg.sessionKeys = append(cfg.sessionKeys, key)
+	}
+	return cfg, nil
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish, and closes the database.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	db, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	keys := cfg.sessionKeys
+	if len(keys) == 0 {
+		key, err := db.Secret(ctx, "session_key", func() []byte { return randomBytes(32) })
+		if err != nil {
+			return err
+		}
+		keys = [][]byte{key}
+	}
+	if cfg.demo {
+		if err := seedDemo(ctx, db, stdout); err != nil {
+			return err
+		}
+	}
+
+	handler, err := handlers.New(handlers.Config{
+		Store:          db,
+		Logger:         logger,
+		SessionKeys:    keys,
+		SecureCookies:  cfg.secureCookies,
+		Signup:         cfg.signup,
+		TrustedProxies: cfg.trustedProxies,
+		Version:        version,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Keydesk %s listening on http://%s (database %s)\n", version, ln.Addr(), cfg.db)
+	logger.Info("listening", "addr", ln.Addr().String(), "db", cfg.db, "demo", cfg.demo,
+		"signup", cfg.signup, "secure_cookies", cfg.secureCookies)
+
+	go sweepSessions(ctx, db, logger)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// sweepSessions deletes expired sessions now and then; they are refused
+// when used in any case, so this only keeps the table small.
+func sweepSessions(ctx context.Context, db *store.DB, logger *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if err := db.DeleteExpiredSessions(ctx, db.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			logger.Warn("sweep sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// userAdd is "keydesk user add".
+func userAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the account's email (required)")
+	name := fs.String("name", "", "the account's name (required)")
+	admin := fs.Bool("admin", false, "make the account an admin")
+	dbPath := fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	*email, *name = strings.TrimSpace(*email), strings.TrimSpace(*name)
+	if *email == "" || *name == "" {
+		return usageError{"user add: --email and --name are required"}
+	}
+	if !strings.Contains(*email, "@") {
+		return usageError{fmt.Sprintf("user add: %q is not an email address", *email)}
+	}
+
+	password, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	generated := password == ""
+	if generated {
+		password = generatePassword()
+	}
+	if n := len([]rune(password)); n < store.MinPasswordLen || n > store.MaxPasswordLen {
+		return usageError{fmt.Sprintf("user add: the password must be %d to %d characters", store.MinPasswordLen, store.MaxPasswordLen)}
+	}
+
+	db, err := store.Open(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	role := store.RoleUser
+	if *admin {
+		role = store.RoleAdmin
+	}
+	u, err := db.CreateUser(ctx, store.NewUser{Name: *name, Email: *email, PasswordHash: store.HashPassword(password), Role: role},
+		store.AuditEvent{Actor: "cli", Action: store.ActionUserCreated, Target: *email})
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("user add: an account with email %s already exists", *email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created %s %s <%s> (User ID %s)\n", role, u.Name, u.Email, u.PublicID)
+	if generated {
+		fmt.Fprintf(stdout, "Password (shown once): %s\n", password)
+	}
+	return nil
+}
+
+// readPassword reads the first line of stdin; nothing at all is "", which
+// asks for a generated password.
+func readPassword(stdin io.Reader) (string, error) {
+	if stdin == nil {
+		return "", nil
+	}
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return "", nil // a terminal with nothing piped in: generate
+		}
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// generatePassword makes a 20-character password from an alphabet without
+// look-alike characters (about 115 bits).
+func generatePassword() string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	return randomString(alphabet, 20)
+}
+
+func randomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[randIntn(len(alphabet))]
+	}
+	return string(b)
+}
+
+func randIntn(n int) int {
+	// Rejection sampling keeps every character equally likely.
+	limit := 256 - 256%n
+	var one [1]byte
+	for {
+		rand.Read(one[:])
+		if int(one[0]) < limit {
+			return int(one[0]) % n
+		}
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func orEnv(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func orEmpty(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "yes", "on":
+		return true, nil
+	case "0", "f", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+// optionalBool is a boolean flag that knows whether it was set, so that a
+// default can depend on other flags. Like any boolean flag, a bare --name
+// means true.
+type optionalBool struct {
+	set, value bool
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return ""
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(v string) error {
+	value, err := parseBool(v)
+	if err != nil {
+		return err
+	}
+	b.set, b.value = true, value
+	return nil
+}
+
+// or is the flag's value, or def when it was not set.
+func (b *optionalBool) or(def bool) bool {
+	if !b.set {
+		return def
+	}
+	return b.value
+}
+
+// isLoopback reports whether a listen address is only reachable from this
+// machine, where plain HTTP is expected.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

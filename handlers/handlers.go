@@ -1,0 +1,91 @@
+// Package handlers is Keydesk's HTTP layer: the routes, the middleware, and
+// one handler per page and action. A handler decodes and validates the
+// request, calls the store, and renders a view; it holds no SQL and the
+// views hold no logic beyond presentation.
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"keydesk/store"
+)
+
+// Config is everything the HTTP layer needs from its caller.
+type Config struct {
+	Store  *store.DB
+	Logger *slog.Logger
+
+	// SessionKeys sign session cookies, newest first; the first signs, all
+	// verify, so keys can be rotated without signing anyone out.
+	SessionKeys [][]byte
+	// SecureCookies marks cookies Secure (the server is behind HTTPS).
+	SecureCookies bool
+	// Signup lets visitors create their own accounts at /signup.
+	Signup bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	// Empty: the client's address is the connection's, whatever it says.
+	TrustedProxies []*net.IPNet
+	// Version is shown in the footer.
+	Version string
+}
+
+// Tunables with production defaults; tests shorten some.
+const (
+	sessionIdle     = 24 * time.Hour
+	sessionAbsolute = 7 * 24 * time.Hour
+	sessionTouch    = time.Minute // last-seen is written at most this often per session
+
+	loginWindow     = 15 * time.Minute
+	loginMaxAccount = 5  // failures per account in the window
+	loginMaxIP      = 20 // failures per client IP in the window
+
+	requestTimeout = 15 * time.Second
+	bodyLimit      = "64K"
+)
+
+// server holds the dependencies every handler shares.
+type server struct {
+	db       *store.DB
+	log      *slog.Logger
+	sessions *sessionStore
+	cfg      Config
+}
+
+// New builds the whole application as an http.Handler.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("handlers: no store")
+	}
+	if len(cfg.SessionKeys) == 0 {
+		return nil, errors.New("handlers: no session keys")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{
+		db:       cfg.Store,
+		log:      cfg.Logger,
+		sessions: newSessionStore(cfg.Store, cfg.SessionKeys, cfg.SecureCookies, sessionIdle, sessionAbsolute),
+		cfg:      cfg,
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
+	s.routes(e)
+	return e, nil
+}

@@ -1,0 +1,205 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"keydesk/store"
+	"keydesk/views"
+)
+
+// contentSecurityPolicy allows nothing but this origin: no inline script or
+// style, no eval (htmx is configured for it), no framing, forms posting only
+// here.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every response carries, before anything
+// else can write one. Only static assets may be cached: every other
+// response, signed-in pages above all, is no-store.
+func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if s.cfg.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// logRequests writes one structured line per request. It logs the path and
+// never the query string, headers, form values or cookies, so no password,
+// key or session id can reach the log.
+func (s *server) logRequests() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		HandleError:  true,
+		LogRequestID: true,
+		LogMethod:    true,
+		LogURIPath:   true,
+		LogStatus:    true,
+		LogLatency:   true,
+		LogRemoteIP:  true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("request_id", v.RequestID),
+				slog.String("method", v.Method),
+				slog.String("path", v.URIPath),
+				slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency),
+				slog.String("ip", v.RemoteIP),
+			)
+			return nil
+		},
+	})
+}
+
+// recoverPanics turns a panic into the 500 page; the stack goes to the log,
+// never to the client.
+func (s *server) recoverPanics() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			return fmt.Errorf("panic: %w\n%s", err, stack)
+		},
+	})
+}
+
+type ctxClientIP struct{}
+
+// withClientIP puts the client's address, as the IP extractor judges it, in
+// the request's context for code that sees only the *http.Request.
+func (s *server) withClientIP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), ctxClientIP{}, c.RealIP())))
+		return next(c)
+	}
+}
+
+// crossOriginProtection refuses state-changing requests that a browser marks
+// as coming from another site (Sec-Fetch-Site, or failing that Origin), with
+// the 403 page. It needs no token, so it works the same for htmx, plain
+// forms and several instances; SameSite=Lax cookies are a second wall.
+func (s *server) crossOriginProtection() *http.CrossOriginProtection {
+	p := http.NewCrossOriginProtection()
+	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", echo.MIMETextHTMLCharsetUTF8)
+		w.WriteHeader(http.StatusForbidden)
+		views.ErrorPage(errorView(http.StatusForbidden)).Render(r.Context(), w)
+	}))
+	return p
+}
+
+// Keys of the values requireUser leaves in the echo.Context.
+const (
+	ctxUser    = "keydesk.user"
+	ctxSession = "keydesk.session"
+)
+
+// requireUser lets signed-in users through, with their account and session
+// in the context. Others are sent to the login page, which brings them back
+// afterwards. A store failure is a 5xx, never a sign-out.
+func (s *server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		session, err := s.sessions.Get(r, s.sessions.cookieName())
+		if err != nil {
+			return fmt.Errorf("load session: %w", err)
+		}
+		if session.IsNew {
+			return s.toLogin(c)
+		}
+		userID, _ := session.Values[valUserID].(int64)
+		user, err := s.db.UserByID(r.Context(), userID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
+			if err := s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{}); err != nil {
+				return err
+			}
+			return s.toLogin(c)
+		}
+		if err != nil {
+			return err
+		}
+		lastSeen, _ := session.Values[valLastSeen].(int64)
+		if s.db.Now().UnixMilli()-lastSeen > sessionTouch.Milliseconds() {
+			err := s.db.TouchSession(r.Context(), hashSessionID(session.ID), c.RealIP(), r.UserAgent())
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		c.Set(ctxUser, user)
+		c.Set(ctxSession, session.ID)
+		return next(c)
+	}
+}
+
+// toLogin sends a signed-out visitor to the login page, remembering where
+// they were going when that was a page.
+func (s *server) toLogin(c echo.Context) error {
+	target := "/login"
+	r := c.Request()
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	}
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", target)
+		return c.NoContent(http.StatusUnauthorized)
+	}
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// requireAdmin answers 404 to anyone but an admin: the admin pages do not
+// exist for them.
+func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !currentUser(c).IsAdmin() {
+			return echo.ErrNotFound
+		}
+		return next(c)
+	}
+}
+
+// requireSignup answers 404 when sign-up is off.
+func (s *server) requireSignup(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !s.cfg.Signup {
+			return echo.ErrNotFound
+		}
+		return next(c)
+	}
+}
+
+// currentUser is the signed-in user; only handlers behind requireUser call it.
+func currentUser(c echo.Context) *store.User {
+	u, ok := c.Get(ctxUser).(*store.User)
+	if !ok {
+		panic("currentUser outside requireUser")
+	}
+	return u
+}
+
+// currentSessionHash is the stored form of the current session's id.
+func currentSessionHash(c echo.Context) string {
+	id, _ := c.Get(ctxSession).(string)
+	return hashSessionID(id)
+}
+
+func isHTMX(c echo.Context) bool {
+	return c.Request().Header.Get("HX-Request") == "true"
+}

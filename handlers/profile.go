@@ -1,0 +1,229 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"keydesk/store"
+	"keydesk/views"
+)
+
+// profilePage is Personal Details.
+func (s *server) profilePage(c echo.Context) error {
+	flash, err := s.popFlash(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.profileView(c)
+	if err != nil {
+		return err
+	}
+	v.Flash = flash
+	return render(c, http.StatusOK, views.ProfilePage(v))
+}
+
+// profileView is the page as the store has it now; handlers that answer a
+// failed post replace the form they are about.
+func (s *server) profileView(c echo.Context) (views.ProfileView, error) {
+	u := currentUser(c)
+	sessions, err := s.sessionsView(c)
+	if err != nil {
+		return views.ProfileView{}, err
+	}
+	return views.ProfileView{
+		Page:     s.page(c, "Personal Details"),
+		UserID:   u.PublicID,
+		Email:    u.Email,
+		KALPID:   u.KALPID,
+		KYC:      kycView(u.KYCStatus),
+		NameForm: views.NameForm{Name: u.Name},
+		Sessions: sessions,
+	}, nil
+}
+
+func kycView(status store.KYCStatus) views.KYC {
+	tone := map[store.KYCStatus]string{
+		store.KYCVerified: "success", store.KYCPending: "warning", store.KYCRejected: "danger",
+	}[status]
+	return views.KYC{Label: status.Label(), Tone: orDefault(tone, "neutral")}
+}
+
+func (s *server) sessionsView(c echo.Context) (views.SessionsView, error) {
+	now := s.db.Now()
+	rows, err := s.db.ActiveSessions(c.Request().Context(), currentUser(c).ID, now.Add(-sessionIdle))
+	if err != nil {
+		return views.SessionsView{}, err
+	}
+	current := currentSessionHash(c)
+	v := views.SessionsView{}
+	for _, r := range rows {
+		v.Sessions = append(v.Sessions, views.SessionRow{
+			Device:   deviceName(r.UserAgent),
+			IP:       r.IP,
+			LastSeen: views.NewTime(r.LastSeenAt, now),
+			Current:  r.IDHash == current,
+		})
+	}
+	return v, nil
+}
+
+// updateName changes the Name.
+func (s *server) updateName(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	name := text(c, "name")
+	var f form
+	f.check(name != "", "name", "Enter your name.")
+	f.check(length(name) <= maxNameLen, "name", "Use at most 100 characters.")
+	f.check(!hasControl(name), "name", "Use letters, numbers, spaces and punctuation only.")
+	if !f.valid() {
+		nf := views.NameForm{Name: name, Error: f.FieldErrors["name"]}
+		if isHTMX(c) {
+			return render(c, http.StatusUnprocessableEntity, views.NameFormFragment(nf))
+		}
+		v, err := s.profileView(c)
+		if err != nil {
+			return err
+		}
+		v.NameForm = nf
+		return render(c, http.StatusUnprocessableEntity, views.ProfilePage(v))
+	}
+
+	u := currentUser(c)
+	if _, err := s.db.UpdateUser(c.Request().Context(), u.ID, store.UserUpdate{Name: &name},
+		s.event(c, u, store.ActionNameChanged, "")); err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.NameFormFragment(views.NameForm{Name: name, Saved: true}))
+	}
+	return s.redirectWithFlash(c, "/settings/profile", "Name saved.")
+}
+
+// changePassword requires the current password, and ends every other
+// session of the user in the same transaction as the change. A wrong
+// current password counts as a failed sign-in, so a stolen session cannot
+// guess it faster than the login page allows.
+func (s *server) changePassword(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
+	var f form
+	f.check(current != "", "current_password", "Enter your current password.")
+	checkNewPassword(&f, "new_password", next)
+	f.check(confirm == next, "confirm_password", "The two new passwords do not match.")
+	status := http.StatusUnprocessableEntity
+
+	if f.valid() {
+		limited, err := s.loginLimited(c, u.Email)
+		if err != nil {
+			return err
+		}
+		if limited {
+			f.check(false, "form", msgLoginLimited)
+			status = http.StatusTooManyRequests
+		}
+	}
+	if f.valid() {
+		_, ok, err := s.authenticate(c, u.Email, current)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := s.recordLoginFailure(c, u.Email, u); err != nil {
+				return err
+			}
+			f.check(false, "current_password", "Your current password is not correct.")
+		}
+	}
+	if !f.valid() {
+		pf := views.PasswordForm{Errors: f.FieldErrors, Open: true}
+		if isHTMX(c) {
+			return render(c, status, views.PasswordSection(pf))
+		}
+		v, err := s.profileView(c)
+		if err != nil {
+			return err
+		}
+		v.Password = pf
+		return render(c, status, views.ProfilePage(v))
+	}
+
+	if err := s.db.SetPassword(c.Request().Context(), u.ID, store.HashPassword(next), currentSessionHash(c),
+		s.event(c, u, store.ActionPasswordChanged, "")); err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		return s.redirectWithFlash(c, "/settings/profile", "Password changed. Your other sessions were signed out.")
+	}
+	sessions, err := s.sessionsView(c)
+	if err != nil {
+		return err
+	}
+	if err := render(c, http.StatusOK, views.PasswordSection(views.PasswordForm{Done: true})); err != nil {
+		return err
+	}
+	return views.SessionsSection(sessions, true).Render(c.Request().Context(), c.Response())
+}
+
+// revokeOtherSessions is Sign out other sessions.
+func (s *server) revokeOtherSessions(c echo.Context) error {
+	u := currentUser(c)
+	n, err := s.db.DeleteOtherSessions(c.Request().Context(), u.ID, currentSessionHash(c),
+		s.event(c, u, store.ActionSessionsRevoked, ""))
+	if err != nil {
+		return err
+	}
+	notice := "No other sessions were signed in."
+	switch {
+	case n == 1:
+		notice = "Signed out of 1 other session."
+	case n > 1:
+		notice = fmt.Sprintf("Signed out of %d other sessions.", n)
+	}
+	if !isHTMX(c) {
+		return s.redirectWithFlash(c, "/settings/profile", notice)
+	}
+	v, err := s.sessionsView(c)
+	if err != nil {
+		return err
+	}
+	v.Notice = notice
+	return render(c, http.StatusOK, views.SessionsSection(v, false))
+}
+
+// redirectWithFlash ends a plain form post: the notice is kept in the
+// session and shown once by the page the browser is sent to.
+func (s *server) redirectWithFlash(c echo.Context, to, notice string) error {
+	session, err := s.sessions.Get(c.Request(), s.sessions.cookieName())
+	if err != nil {
+		return err
+	}
+	session.AddFlash(notice)
+	if err := session.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	return seeOther(c, to)
+}
+
+// popFlash takes the session's pending notice, if any.
+func (s *server) popFlash(c echo.Context) (string, error) {
+	session, err := s.sessions.Get(c.Request(), s.sessions.cookieName())
+	if err != nil {
+		return "", err
+	}
+	flashes := session.Flashes()
+	if len(flashes) == 0 {
+		return "", nil
+	}
+	if err := session.Save(c.Request(), c.Response()); err != nil {
+		return "", err
+	}
+	msg, _ := flashes[len(flashes)-1].(string)
+	return msg, nil
+}

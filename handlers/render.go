@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+)
+
+// render writes component as the response, always with status.
+func render(c echo.Context, status int, component templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return component.Render(c.Request().Context(), c.Response())
+}
+
+// seeOther ends a successful plain form post: the browser follows with a
+// GET, so a reload does not post again.
+func seeOther(c echo.Context, to string) error {
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// form collects the errors of one submitted form, by field name, so the
+// page can show each beside its field.
+type form struct {
+	FieldErrors map[string]string
+}
+
+// check records msg against field unless ok; the first error a field gets
+// is the one shown.
+func (f *form) check(ok bool, field, msg string) {
+	if ok {
+		return
+	}
+	if f.FieldErrors == nil {
+		f.FieldErrors = map[string]string{}
+	}
+	if _, seen := f.FieldErrors[field]; !seen {
+		f.FieldErrors[field] = msg
+	}
+}
+
+func (f *form) valid() bool { return len(f.FieldErrors) == 0 }
+
+// parseForm reads the posted form, answering 413 for a body over the
+// limit and 400 for one that cannot be parsed.
+func parseForm(c echo.Context) error {
+	if err := c.Request().ParseForm(); err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed form").SetInternal(err)
+	}
+	return nil
+}
+
+// text is a form value as typed, with surrounding white space removed.
+func text(c echo.Context, name string) string {
+	return strings.TrimSpace(c.FormValue(name))
+}
+
+// length counts characters, not bytes.
+func length(s string) int { return utf8.RuneCountInString(s) }

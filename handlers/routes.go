@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"keydesk/static"
+)
+
+// routes lists every route and the middleware in front of them. Outermost
+// first: every response, errors included, carries the security headers and
+// a request id, and is logged.
+func (s *server) routes(e *echo.Echo) {
+	e.Use(
+		middleware.RequestID(),
+		s.securityHeaders,
+		s.logRequests(),
+		s.recoverPanics(),
+		s.withClientIP,
+		echo.WrapMiddleware(s.crossOriginProtection().Handler),
+		middleware.BodyLimit(bodyLimit),
+		middleware.ContextTimeout(requestTimeout),
+	)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	assets := static.Handler()
+	e.GET("/static/*", func(c echo.Context) error {
+		if !static.Exists(c.Param("*")) {
+			return echo.ErrNotFound
+		}
+		assets.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
+
+	e.GET("/", s.redirectToProfile, s.requireUser)
+	e.GET("/login", s.loginPage)
+	e.POST("/login", s.login)
+	e.POST("/logout", s.logout)
+	e.GET("/signup", s.signupPage, s.requireSignup)
+	e.POST("/signup", s.signup, s.requireSignup)
+
+	settings := e.Group("/settings", s.requireUser)
+	settings.GET("", s.redirectToProfile)
+	settings.GET("/profile", s.profilePage)
+	settings.POST("/profile", s.updateName)
+	settings.POST("/password", s.changePassword)
+	settings.POST("/sessions/revoke-others", s.revokeOtherSessions)
+
+	admin := e.Group("/admin", s.requireUser, s.requireAdmin)
+	admin.GET("/audit", s.auditPage)
+}
+
+func (s *server) redirectToProfile(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, "/settings/profile")
+}
+
+func (s *server) healthz(c echo.Context) error {
+	return c.String(http.StatusOK, "ok\n")
+}
+
+// readyz answers 200 while the store answers a query, 503 when it does not.
+func (s *server) readyz(c echo.Context) error {
+	if err := s.db.Ping(c.Request().Context()); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return c.String(http.StatusServiceUnavailable, "store unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}

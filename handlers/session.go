@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"keydesk/store"
+)
+
+// Session values the application reads. The user id and the last-seen time
+// always come from the session's row, never from the encoded data.
+const (
+	valUserID   = "uid"
+	valLastSeen = "seen" // Unix milliseconds
+)
+
+// sessionStore is a gorilla/sessions Store that keeps sessions on the server.
+// The cookie holds only a random 256-bit session id, signed with the current
+// key (securecookie, so a forged cookie is refused without a query); the
+// database holds the SHA-256 of that id, the user, and the other values.
+// Deleting the row ends the session everywhere: a copied cookie is useless
+// after logout, a password change or an admin action.
+type sessionStore struct {
+	db       *store.DB
+	codecs   []securecookie.Codec
+	options  sessions.Options
+	idle     time.Duration // a session unused this long is over
+	absolute time.Duration // and none outlives this
+}
+
+func newSessionStore(db *store.DB, keys [][]byte, secure bool, idle, absolute time.Duration) *sessionStore {
+	codecs := make([]securecookie.Codec, 0, len(keys))
+	for _, k := range keys {
+		c := securecookie.New(k, nil)
+		c.MaxAge(int(absolute.Seconds()))
+		codecs = append(codecs, c)
+	}
+	return &sessionStore{
+		db:     db,
+		codecs: codecs,
+		options: sessions.Options{
+			Path:     "/",
+			MaxAge:   int(absolute.Seconds()),
+			Secure:   secure,
+			HttpOnly: true,
+			SameSite: http.SameSiteLaxMode,
+		},
+		idle:     idle,
+		absolute: absolute,
+	}
+}
+
+// cookieName is the session cookie's name. Over HTTPS it takes the __Host-
+// prefix, which browsers only accept from a secure origin, for the whole
+// host, with no Domain: no subdomain can plant or shadow it.
+func (s *sessionStore) cookieName() string {
+	if s.options.Secure {
+		return "__Host-keydesk"
+	}
+	return "keydesk_session"
+}
+
+// Get returns the request's session, cached for the rest of the request.
+func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the request's cookie, or returns a new,
+// empty one when there is no valid, live session. It errs only when the
+// database fails, so that an outage is a 5xx and never a sign-out.
+func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := s.options
+	session.Options = &opts
+	session.IsNew = true
+
+	cookie, err := r.Cookie(name)
+	if err != nil {
+		return session, nil
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, cookie.Value, &id, s.codecs...); err != nil {
+		return session, nil
+	}
+	row, err := s.db.Session(r.Context(), hashSessionID(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return session, nil
+	}
+	if err != nil {
+		return session, err
+	}
+	now := s.db.Now()
+	if now.After(row.ExpiresAt) || now.Sub(row.LastSeenAt) > s.idle {
+		return session, nil
+	}
+	if len(row.Data) > 0 {
+		if err := (securecookie.GobEncoder{}).Deserialize(row.Data, &session.Values); err != nil {
+			return session, fmt.Errorf("session data: %w", err)
+		}
+	}
+	session.ID = id
+	session.IsNew = false
+	session.Values[valUserID] = row.UserID
+	session.Values[valLastSeen] = row.LastSeenAt.UnixMilli()
+	return session, nil
+}
+
+// Save writes the session's values and sets its cookie; a session whose
+// MaxAge is negative is deleted and its cookie cleared. A new session must
+// carry valUserID: there are no anonymous sessions.
+func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	if session.Options.MaxAge < 0 {
+		if session.ID != "" {
+			if err := s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{}); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", session.Options))
+		return nil
+	}
+
+	data, err := (securecookie.GobEncoder{}).Serialize(session.Values)
+	if err != nil {
+		return fmt.Errorf("session data: %w", err)
+	}
+	if session.ID == "" {
+		userID, ok := session.Values[valUserID].(int64)
+		if !ok {
+			return errors.New("save session: a new session needs a user")
+		}
+		session.ID = newSessionID()
+		row := &store.Session{
+			IDHash:    hashSessionID(session.ID),
+			UserID:    userID,
+			Data:      data,
+			IP:        clientIP(r),
+			UserAgent: r.UserAgent(),
+			ExpiresAt: s.db.Now().Add(s.absolute),
+		}
+		if err := s.db.CreateSession(r.Context(), row, store.AuditEvent{}); err != nil {
+			return err
+		}
+	} else if err := s.db.UpdateSessionData(r.Context(), hashSessionID(session.ID), data); err != nil {
+		return err
+	}
+
+	encoded, err := securecookie.EncodeMulti(session.Name(), session.ID, s.codecs...)
+	if err != nil {
+		return fmt.Errorf("encode session cookie: %w", err)
+	}
+	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
+	return nil
+}
+
+// newSessionID returns 256 random bits, URL-safe.
+func newSessionID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSessionID is the form in which a session id is stored and looked up.
+func hashSessionID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// clientIP is the request's client address as the server's IP extractor
+// judged it (proxy headers count only from configured proxies).
+func clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(ctxClientIP{}).(string); ok {
+		return ip
+	}
+	return ""
+}

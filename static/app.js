@@ -1,0 +1,55 @@
+// Keydesk's behaviour beyond htmx, kept small and free of inline handlers so
+// the Content-Security-Policy can forbid inline script. Everything here
+// improves a page that already works without it.
+(function () {
+  "use strict";
+
+  // Menus are <details>: close them on Escape (returning focus to their
+  // button) and on a click outside.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details[data-menu][open], details.disclosure[open]").forEach(function (menu) {
+      if (!menu.contains(document.activeElement) && !menu.matches("[data-menu]")) return;
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+
+  // Say something when an htmx request fails in a way no fragment explains.
+  function alertUser(message) {
+    var region = document.getElementById("alerts");
+    if (!region) return;
+    region.textContent = message;
+    region.classList.add("toast-region--visible");
+    window.clearTimeout(alertUser.timer);
+    alertUser.timer = window.setTimeout(function () {
+      region.classList.remove("toast-region--visible");
+      region.textContent = "";
+    }, 6000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status === 403) alertUser("That request was refused. Reload the page and try again.");
+    else if (status === 404) alertUser("That item no longer exists. Reload the page to see the latest.");
+    else if (status === 413) alertUser("That was too large to send. Shorten it and try again.");
+    else if (status === 503) alertUser("Keydesk is busy right now. Nothing was changed; try again in a moment.");
+    else alertUser("Something went wrong. Nothing was changed; try again in a moment.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    alertUser("Keydesk could not be reached. Check your connection and try again.");
+  });
+
+  // Announce fragments that carry a status message to screen readers.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var status = event.detail.target && event.detail.target.querySelector
+      ? event.detail.target.querySelector("[role=status]") : null;
+    var announcer = document.getElementById("announcer");
+    if (status && announcer) announcer.textContent = status.textContent.trim();
+  });
+})();

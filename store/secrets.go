@@ -1,0 +1,25 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Secret returns the application secret called name, creating it with
+// generate() the first time. Every process sharing the database gets the
+// same value: the first insert wins and the others read it back.
+func (db *DB) Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error) {
+	var value []byte
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, generate(), millis(db.Now())); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM app_secrets WHERE name = ?`, name).Scan(&value)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return value, nil
+}

@@ -1,0 +1,208 @@
+// Package store holds Keydesk's domain types (users, sessions, audit events),
+// their errors, and every SQL statement the application runs.
+//
+// The default backend is SQLite through the pure-Go modernc.org/sqlite
+// driver. A DB keeps two pools on one file: a single writer connection whose
+// transactions start with BEGIN IMMEDIATE, so writers queue on the Go side
+// instead of failing with SQLITE_BUSY, and a pool of readers that WAL lets run
+// beside the writer. Callers never see driver errors: they get ErrNotFound,
+// ErrConflict or a wrapped error that the HTTP layer answers with a 5xx.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors the store returns; compare with errors.Is.
+var (
+	// ErrNotFound: no row matched, or it belongs to someone else.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique value (an email, say) is taken.
+	ErrConflict = errors.New("conflict")
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the store. It is safe for concurrent use by many goroutines, and
+// several processes may open the same file at once.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	now   func() time.Time
+}
+
+// Option changes how Open builds a DB.
+type Option func(*DB)
+
+// WithClock makes the store take the time from now, for tests that move it.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// Open opens (creating it if needed) the SQLite database at path and applies
+// any migration it has not seen yet.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	db := &DB{now: time.Now}
+	for _, opt := range opts {
+		opt(db)
+	}
+
+	var err error
+	if db.write, err = openPool(path, true, 1); err != nil {
+		return nil, err
+	}
+	if db.read, err = openPool(path, false, max(4, runtime.NumCPU())); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openPool opens one connection pool. Only _pragma parameters reach
+// modernc's driver; each runs on every new connection.
+func openPool(path string, writer bool, conns int) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	pool, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
+	pool.SetConnMaxIdleTime(0)
+	return pool, nil
+}
+
+// Close closes both pools. With WAL, the last connection to close
+// checkpoints the log into the main file.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	return nil
+}
+
+// Now is the store's clock, in UTC and truncated to the millisecond that the
+// database keeps.
+func (db *DB) Now() time.Time {
+	return db.now().UTC().Truncate(time.Millisecond)
+}
+
+// migrate applies, in order and each in its own transaction, the embedded
+// migrations that schema_migrations does not list yet. Running it from two
+// processes at once is safe: the writer's BEGIN IMMEDIATE serialises them and
+// the second finds the version recorded.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT    PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", version, err)
+		}
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			var seen int
+			if err := tx.QueryRowContext(ctx,
+				"SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&seen); err != nil {
+				return err
+			}
+			if seen > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx,
+				"INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, db.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction, committing if it returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
+// translate maps driver errors to the store's own, in this one place.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		}
+	}
+	return err
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -1,0 +1,152 @@
+// Package views renders Keydesk's pages and the htmx fragments inside them,
+// as templ components. Components take plain view models, never a request
+// or a store, and each fragment an action swaps in is the same component the
+// full page uses, so the page with and without JavaScript is one markup.
+package views
+
+import (
+	"strconv"
+	"time"
+)
+
+// Viewer is the signed-in user, as the header shows them.
+type Viewer struct {
+	Name    string
+	Email   string
+	IsAdmin bool
+}
+
+// Page is what every page's frame needs.
+type Page struct {
+	Title   string
+	Viewer  *Viewer // nil when signed out
+	Flash   string  // a one-time notice, such as "Password changed."
+	Version string
+}
+
+// Time is a moment shown relative to now ("3 minutes ago") with the exact
+// time on hover and in the datetime attribute.
+type Time struct {
+	Relative string
+	Exact    string // e.g. "29 Nov 2026, 14:05 UTC"
+	ISO      string // RFC 3339
+}
+
+// NewTime formats t for display as seen at now.
+func NewTime(t, now time.Time) Time {
+	t = t.UTC()
+	return Time{Relative: relative(t, now), Exact: t.Format("2 Jan 2006, 15:04 MST"), ISO: t.Format(time.RFC3339)}
+}
+
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit + " ago"
+		}
+		return strconv.Itoa(n) + " " + unit + "s ago"
+	}
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	case d < 30*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d < 365*24*time.Hour:
+		return plural(int(d/(30*24*time.Hour)), "month")
+	default:
+		return plural(int(d/(365*24*time.Hour)), "year")
+	}
+}
+
+// LoginView is the login form.
+type LoginView struct {
+	Page
+	Email  string
+	Next   string
+	Error  string // one message for the whole form
+	Signup bool   // link to sign-up
+}
+
+// SignupView is the sign-up form.
+type SignupView struct {
+	Page
+	Name   string
+	Email  string
+	Errors map[string]string
+}
+
+// ProfileView is the Personal Details page.
+type ProfileView struct {
+	Page
+	UserID   string
+	Email    string
+	KALPID   string
+	KYC      KYC
+	NameForm NameForm
+	Password PasswordForm
+	Sessions SessionsView
+}
+
+// KYC is a KYC status: its label, and the tone of its badge.
+type KYC struct {
+	Label string
+	Tone  string // success, warning, neutral, danger
+}
+
+// NameForm is the editable Name.
+type NameForm struct {
+	Name  string
+	Error string
+	Saved bool
+}
+
+// PasswordForm is Change password. Passwords are never echoed back.
+type PasswordForm struct {
+	Errors map[string]string
+	Open   bool // show the form rather than the button
+	Done   bool // the password was just changed
+}
+
+// SessionsView lists the user's active sessions.
+type SessionsView struct {
+	Sessions []SessionRow
+	Notice   string
+}
+
+// SessionRow is one signed-in browser.
+type SessionRow struct {
+	Device   string
+	IP       string
+	LastSeen Time
+	Current  bool
+}
+
+// AuditView is the admin audit log.
+type AuditView struct {
+	Page
+	Events []AuditRow
+}
+
+// AuditRow is one audit event.
+type AuditRow struct {
+	At     Time
+	Actor  string
+	Action string
+	Target string
+	IP     string
+	Device string
+}
+
+// ErrorView is an error page.
+type ErrorView struct {
+	Status  int
+	Title   string
+	Message string
+}
