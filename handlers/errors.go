@@ -21,6 +21,9 @@ func (s *server) handleError(err error, c echo.Context) {
 		return
 	}
 	status := statusOf(err)
+	// The request's context may be done (a timeout is one way here); the
+	// error page must be written all the same.
+	c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
 	if status >= 500 {
 		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),

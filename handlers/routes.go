@@ -42,15 +42,17 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/signup", s.signupPage, s.requireSignup)
 	e.POST("/signup", s.signup, s.requireSignup)
 
-	settings := e.Group("/settings", s.requireUser)
-	settings.GET("", s.redirectToProfile)
-	settings.GET("/profile", s.profilePage)
-	settings.POST("/profile", s.updateName)
-	settings.POST("/password", s.changePassword)
-	settings.POST("/sessions/revoke-others", s.revokeOtherSessions)
+	// Middleware is given per route, not per group: an Echo group with
+	// middleware claims every path under it, which would answer GET on a
+	// POST-only route with 404 instead of 405.
+	user, admin := s.requireUser, []echo.MiddlewareFunc{s.requireUser, s.requireAdmin}
+	e.GET("/settings", s.redirectToProfile, user)
+	e.GET("/settings/profile", s.profilePage, user)
+	e.POST("/settings/profile", s.updateName, user)
+	e.POST("/settings/password", s.changePassword, user)
+	e.POST("/settings/sessions/revoke-others", s.revokeOtherSessions, user)
 
-	admin := e.Group("/admin", s.requireUser, s.requireAdmin)
-	admin.GET("/audit", s.auditPage)
+	e.GET("/admin/audit", s.auditPage, admin...)
 }
 
 func (s *server) redirectToProfile(c echo.Context) error {

@@ -202,3 +202,28 @@ func randomHex(n int) string {
 	rand.Read(b) // never fails; see crypto/rand
 	return hex.EncodeToString(b)
 }
+
+// SetUserDisabled disables or enables an account and records ev. Disabling
+// ends every session of the user in the same transaction.
+func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool, ev AuditEvent) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`,
+			disabled, millis(db.Now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if disabled {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+				return err
+			}
+		}
+		return db.audit(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("set user disabled: %w", err)
+	}
+	return nil
+}

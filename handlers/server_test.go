@@ -1,0 +1,222 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"keydesk/store"
+)
+
+// testServer is the whole application on a fresh SQLite file, served over
+// real HTTP.
+type testServer struct {
+	*httptest.Server
+	db    *store.DB
+	echo  *echo.Echo
+	clock *testClock
+	logs  *syncBuffer
+}
+
+// testClock is a clock tests can move.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer collects the server's log lines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
+	t.Helper()
+	clock := &testClock{now: time.Now()}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "keydesk.db"), store.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	logs := &syncBuffer{}
+	key := make([]byte, 32)
+	rand.Read(key)
+	cfg := Config{
+		Store:       db,
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		SessionKeys: [][]byte{key},
+		Version:     "test",
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testServer{Server: srv, db: db, echo: h.(*echo.Echo), clock: clock, logs: logs}
+}
+
+// createUser adds an account; the password is the name's first word with
+// "-password" appended unless given.
+func (ts *testServer) createUser(t *testing.T, name, email, password string, role store.Role) *store.User {
+	t.Helper()
+	u, err := ts.db.CreateUser(context.Background(), store.NewUser{
+		Name: name, Email: email, PasswordHash: store.HashPassword(password), Role: role, KYCStatus: store.KYCVerified,
+	}, store.AuditEvent{Actor: "test", Action: store.ActionUserCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// client is a browser: it keeps cookies and does not follow redirects, so
+// tests see each answer.
+type client struct {
+	t    *testing.T
+	ts   *testServer
+	http *http.Client
+}
+
+func (ts *testServer) client(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, ts: ts, http: &http.Client{
+		Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// response is an answer with its body read.
+type response struct {
+	*http.Response
+	body string
+}
+
+func (c *client) do(method, path string, form url.Values, headers map[string]string) response {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.ts.URL+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return response{Response: res, body: string(b)}
+}
+
+func (c *client) get(path string) response { return c.do(http.MethodGet, path, nil, nil) }
+
+func (c *client) post(path string, form url.Values) response {
+	return c.do(http.MethodPost, path, form, nil)
+}
+
+// login signs the client in and fails the test unless it works.
+func (c *client) login(email, password string) {
+	c.t.Helper()
+	res := c.post("/login", url.Values{"email": {email}, "password": {password}})
+	if res.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("login %s: status %d, want 303\n%s", email, res.StatusCode, res.body)
+	}
+}
+
+// sessionCookie is the client's current session cookie value.
+func (c *client) sessionCookie() *http.Cookie {
+	u, _ := url.Parse(c.ts.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "keydesk_session" {
+			return ck
+		}
+	}
+	return nil
+}
+
+// withCookie is a fresh client holding only a copy of cookie: an attacker
+// who copied it.
+func (ts *testServer) withCookie(t *testing.T, cookie *http.Cookie) *client {
+	c := ts.client(t)
+	u, _ := url.Parse(ts.URL)
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: cookie.Name, Value: cookie.Value, Path: "/"}})
+	return c
+}
+
+func assertStatus(t *testing.T, res response, want int) {
+	t.Helper()
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%s", res.Request.Method, res.Request.URL.Path, res.StatusCode, want, res.body)
+	}
+}
+
+func assertContains(t *testing.T, res response, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(res.body, w) {
+			t.Errorf("%s %s: body lacks %q", res.Request.Method, res.Request.URL.Path, w)
+		}
+	}
+}
+
+func assertLacks(t *testing.T, res response, forbidden ...string) {
+	t.Helper()
+	for _, f := range forbidden {
+		if strings.Contains(res.body, f) {
+			t.Errorf("%s %s: body contains %q", res.Request.Method, res.Request.URL.Path, f)
+		}
+	}
+}
