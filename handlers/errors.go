@@ -34,7 +34,16 @@ func (s *server) handleError(err error, c echo.Context) {
 		)
 	}
 	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-		_ = c.JSON(status, map[string]string{"error": strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))})
+		// Behind the API's authentication every fault is the store's: an
+		// outage a client should retry.
+		if status >= 500 {
+			status = http.StatusServiceUnavailable
+		}
+		code := map[int]string{http.StatusServiceUnavailable: "unavailable"}[status]
+		if code == "" {
+			code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+		}
+		_ = c.JSON(status, apiError{Error: code})
 		return
 	}
 	if c.Request().Method == http.MethodHead {

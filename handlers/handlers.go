@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -55,6 +56,10 @@ type server struct {
 	log      *slog.Logger
 	sessions *sessionStore
 	cfg      Config
+
+	// keyTouches holds, per API key id, when this process last wrote or
+	// claimed the key's Last Used (Unix ms); see recordKeyUse.
+	keyTouches sync.Map
 }
 
 // New builds the whole application as an http.Handler.

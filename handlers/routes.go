@@ -52,7 +52,20 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/settings/password", s.changePassword, user)
 	e.POST("/settings/sessions/revoke-others", s.revokeOtherSessions, user)
 
+	e.GET("/settings/api-keys", s.keysPage, user)
+	e.POST("/settings/api-keys", s.createKey, user)
+	e.GET("/settings/api-keys/new", s.newKeyForm, user)
+	e.POST("/settings/api-keys/:id/status", s.setKeyStatus, user)
+	e.GET("/settings/api-keys/:id/edit", s.editKeyForm, user)
+	e.POST("/settings/api-keys/:id/edit", s.editKey, user)
+	e.GET("/settings/api-keys/:id/delete", s.deleteKeyConfirm, user)
+	e.POST("/settings/api-keys/:id/delete", s.deleteKey, user)
+
 	e.GET("/admin/audit", s.auditPage, admin...)
+
+	// The JSON API: API keys only, never session cookies.
+	e.GET("/api/v1/me", s.apiMe, s.requireAPIKey)
+	e.GET("/api/v1/keys", s.apiKeys, s.requireAPIKey)
 }
 
 func (s *server) redirectToProfile(c echo.Context) error {

@@ -26,6 +26,7 @@ import (
 type testServer struct {
 	*httptest.Server
 	db    *store.DB
+	dbDir string
 	echo  *echo.Echo
 	clock *testClock
 	logs  *syncBuffer
@@ -70,7 +71,8 @@ func (b *syncBuffer) String() string {
 func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
 	t.Helper()
 	clock := &testClock{now: time.Now()}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "keydesk.db"), store.WithClock(clock.Now))
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "keydesk.db"), store.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, db: db, echo: h.(*echo.Echo), clock: clock, logs: logs}
+	return &testServer{Server: srv, db: db, dbDir: dir, echo: h.(*echo.Echo), clock: clock, logs: logs}
 }
 
 // createUser adds an account; the password is the name's first word with

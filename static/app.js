@@ -45,6 +45,44 @@
     alertUser("Keydesk could not be reached. Check your connection and try again.");
   });
 
+  // Copy buttons: [data-copy] names the element whose text to copy. They
+  // are hidden until this runs, since without JavaScript they cannot work.
+  function bindCopy(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    function selectIt() {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      announce("Key selected: press Ctrl+C or Cmd+C to copy it.");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () {
+        button.textContent = "Copied";
+        announce("Copied");
+        window.setTimeout(function () { button.textContent = "Copy"; }, 2500);
+      }, selectIt);
+    } else {
+      selectIt();
+    }
+  });
+  function announce(message) {
+    var announcer = document.getElementById("announcer");
+    if (announcer) announcer.textContent = message;
+  }
+  bindCopy(document);
+  document.addEventListener("htmx:load", function (event) { bindCopy(event.detail.elt); });
+
   // Announce fragments that carry a status message to screen readers.
   document.addEventListener("htmx:afterSwap", function (event) {
     var status = event.detail.target && event.detail.target.querySelector

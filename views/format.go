@@ -23,3 +23,24 @@ func orDefault(s, def string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func enabledLabel(enabled bool) string {
+	if enabled {
+		return "Enabled"
+	}
+	return "Disabled"
+}
+
+func lastUsedFrom(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	return " from " + ip
+}

@@ -28,6 +28,7 @@ type Page struct {
 // time on hover and in the datetime attribute.
 type Time struct {
 	Relative string
+	Date     string // e.g. "29 Nov 2026"
 	Exact    string // e.g. "29 Nov 2026, 14:05 UTC"
 	ISO      string // RFC 3339
 }
@@ -35,7 +36,8 @@ type Time struct {
 // NewTime formats t for display as seen at now.
 func NewTime(t, now time.Time) Time {
 	t = t.UTC()
-	return Time{Relative: relative(t, now), Exact: t.Format("2 Jan 2006, 15:04 MST"), ISO: t.Format(time.RFC3339)}
+	return Time{Relative: relative(t, now), Date: t.Format("2 Jan 2006"), Exact: t.Format("2 Jan 2006, 15:04:05 MST"),
+		ISO: t.Format(time.RFC3339)}
 }
 
 func relative(t, now time.Time) string {
@@ -149,4 +151,64 @@ type ErrorView struct {
 	Status  int
 	Title   string
 	Message string
+}
+
+// KeysView is the API Auth Key page.
+type KeysView struct {
+	Page
+	Panel CreatePanel
+	Keys  KeysSection
+}
+
+// KeysSection is the table of keys, with at most one row being edited or
+// awaiting delete confirmation.
+type KeysSection struct {
+	Rows     []KeyRow
+	Editing  string  // id of the row shown as an edit form
+	Edit     KeyForm // that form's values and errors
+	Deleting string  // id of the row asking to confirm its deletion
+	Notice   string  // announced after an action, e.g. "Key disabled."
+	Max      int
+}
+
+// KeyRow is one key as the table shows it.
+type KeyRow struct {
+	ID          string
+	Name        string
+	Description string
+	Masked      string
+	Enabled     bool
+	LastUsed    *Time // nil: never used
+	LastUsedIP  string
+	Created     Time
+}
+
+// KeyForm is the name and description of a key being created or edited.
+type KeyForm struct {
+	Name        string
+	Description string
+	Errors      map[string]string // by field name; "form" for the form as a whole
+}
+
+// Create panel steps.
+const (
+	PanelClosed  = ""
+	PanelForm    = "form"
+	PanelConfirm = "confirm"
+	PanelCreated = "created"
+)
+
+// CreatePanel is the create flow: form, confirmation, then the key shown once.
+type CreatePanel struct {
+	Step    string
+	Form    KeyForm
+	Created CreatedKey
+}
+
+// CreatedKey is a new key, in full, on the one page that ever shows it.
+type CreatedKey struct {
+	Secret  string
+	Name    string
+	Enabled bool
+	Created Time
 }

@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"keydesk/store"
+)
+
+// keyTouchEvery is how stale a key's Last Used may get: a key in constant use
+// costs at most one write per this interval, whatever the request rate.
+const keyTouchEvery = 30 * time.Second
+
+const ctxAPIKey = "keydesk.apikey"
+
+// apiError is the body of every API refusal.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message,omitempty"`
+}
+
+// requireAPIKey authenticates /api/ requests by API key, from
+// "Authorization: Bearer <key>" or "X-API-Key: <key>", and by nothing else:
+// session cookies are never read here, and a key in the URL is refused,
+// since URLs end up in logs, histories and Referer headers. A malformed key
+// is refused before any query; a store failure is 503, never 401.
+func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if keyInQuery(r.URL.Query()) {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+			return c.JSON(http.StatusBadRequest, apiError{"invalid_request",
+				"API keys are not accepted in the URL. Send the key in the Authorization header."})
+		}
+		key := presentedKey(r)
+		if key == "" {
+			c.Response().Header().Set("WWW-Authenticate", "Bearer")
+			return c.JSON(http.StatusUnauthorized, apiError{Error: "unauthorized"})
+		}
+		invalid := func() error {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			return c.JSON(http.StatusUnauthorized, apiError{Error: "invalid_token"})
+		}
+		if store.ParseKey(key) != nil {
+			return invalid()
+		}
+		k, u, err := s.db.AuthenticateKey(r.Context(), store.HashKey(key))
+		if errors.Is(err, store.ErrNotFound) {
+			return invalid()
+		}
+		if err != nil {
+			s.log.Error("authenticate key", "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			return c.JSON(http.StatusServiceUnavailable, apiError{Error: "unavailable"})
+		}
+		s.recordKeyUse(c, k)
+		c.Set(ctxAPIKey, k)
+		c.Set(ctxUser, u)
+		return next(c)
+	}
+}
+
+// presentedKey is the key the request carries, if any.
+func presentedKey(r *http.Request) string {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, token, ok := strings.Cut(auth, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	return strings.TrimSpace(r.Header.Get("X-API-Key"))
+}
+
+// keyInQuery reports a query that carries, or tries to carry, a key.
+func keyInQuery(q url.Values) bool {
+	for name, values := range q {
+		switch strings.ToLower(name) {
+		case "api_key", "apikey", "key", "token", "access_token":
+			return true
+		}
+		for _, v := range values {
+			if strings.Contains(v, store.KeyPrefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recordKeyUse updates the key's Last Used at most once per keyTouchEvery.
+// The stored time answers most calls with no write at all; within this
+// process a compare-and-swap lets only one of many concurrent calls go on to
+// write; across instances the UPDATE's own condition does the same. A
+// failure here is logged, not returned: the call itself was good.
+func (s *server) recordKeyUse(c echo.Context, k *store.APIKey) {
+	now := s.db.Now()
+	if !k.LastUsedAt.IsZero() && now.Sub(k.LastUsedAt) < keyTouchEvery {
+		return
+	}
+	nowMs := now.UnixMilli()
+	for {
+		prev, loaded := s.keyTouches.LoadOrStore(k.ID, nowMs)
+		if !loaded {
+			break
+		}
+		if nowMs-prev.(int64) < keyTouchEvery.Milliseconds() {
+			return
+		}
+		if s.keyTouches.CompareAndSwap(k.ID, prev, nowMs) {
+			break
+		}
+	}
+	if _, err := s.db.TouchKey(c.Request().Context(), k.ID, c.RealIP(), now, now.Add(-keyTouchEvery)); err != nil {
+		s.log.Warn("record key use", "err", err, "key", k.PublicID)
+	}
+}
+
+// meResponse is GET /api/v1/me.
+type meResponse struct {
+	UserID    string   `json:"user_id"`
+	Name      string   `json:"name"`
+	Email     string   `json:"email"`
+	KALPID    string   `json:"kalp_id"`
+	KYCStatus string   `json:"kyc_status"`
+	Key       keyBrief `json:"key"`
+}
+
+type keyBrief struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (s *server) apiMe(c echo.Context) error {
+	u := currentUser(c)
+	k, _ := c.Get(ctxAPIKey).(*store.APIKey)
+	return c.JSON(http.StatusOK, meResponse{
+		UserID: u.PublicID, Name: u.Name, Email: u.Email, KALPID: u.KALPID, KYCStatus: u.KYCStatus.Label(),
+		Key: keyBrief{ID: k.PublicID, Name: k.Name},
+	})
+}
+
+// keyJSON is a key's metadata in the API: never the key itself.
+type keyJSON struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Status      string     `json:"status"`
+	MaskedKey   string     `json:"masked_key"`
+	Last4       string     `json:"last4"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+}
+
+func (s *server) apiKeys(c echo.Context) error {
+	keys, err := s.db.KeysForUser(c.Request().Context(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Keys []keyJSON `json:"keys"`
+	}{Keys: make([]keyJSON, 0, len(keys))}
+	for _, k := range keys {
+		j := keyJSON{ID: k.PublicID, Name: k.Name, Description: k.Description, Status: keyStatus(k.Enabled),
+			MaskedKey: k.Masked(), Last4: k.Last4, CreatedAt: k.CreatedAt}
+		if !k.LastUsedAt.IsZero() {
+			used := k.LastUsedAt
+			j.LastUsedAt = &used
+		}
+		out.Keys = append(out.Keys, j)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func keyStatus(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
+}

@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"keydesk/store"
+)
+
+func TestAPI(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma User", "uma@example.com", "uma-password", store.RoleUser)
+	k, secret, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled, disabledSecret, _ := ts.db.CreateKey(context.Background(), u.ID, "Off", "off", store.AuditEvent{})
+	ts.db.SetKeyEnabled(context.Background(), u.ID, disabled.PublicID, false, store.AuditEvent{})
+	deleted, deletedSecret, _ := ts.db.CreateKey(context.Background(), u.ID, "Gone", "gone", store.AuditEvent{})
+	ts.db.DeleteKey(context.Background(), u.ID, deleted.PublicID, store.AuditEvent{})
+	unknown := store.GenerateKey()
+	last := "a"
+	if strings.HasSuffix(secret, "a") {
+		last = "b"
+	}
+	badChecksum := secret[:len(secret)-1] + last
+
+	browser := ts.client(t)
+	browser.login("uma@example.com", "uma-password")
+
+	cases := []struct {
+		name     string
+		c        *client
+		path     string
+		headers  map[string]string
+		status   int
+		error    string
+		wwwAuth  string
+		contains []string
+	}{
+		{name: "Bearer key", path: "/api/v1/me", headers: map[string]string{"Authorization": "Bearer " + secret}, status: 200,
+			contains: []string{`"user_id":"` + u.PublicID + `"`, `"name":"Uma User"`, `"email":"uma@example.com"`,
+				`"kalp_id":"` + u.KALPID + `"`, `"kyc_status":"Verified"`, `"key":{"id":"` + k.PublicID + `","name":"CI"}`}},
+		{name: "lower-case bearer scheme", path: "/api/v1/me", headers: map[string]string{"Authorization": "bearer " + secret}, status: 200},
+		{name: "X-API-Key", path: "/api/v1/me", headers: map[string]string{"X-API-Key": secret}, status: 200},
+		{name: "the caller's keys, metadata only", path: "/api/v1/keys", headers: map[string]string{"X-API-Key": secret}, status: 200,
+			contains: []string{`"keys":[`, `"id":"` + k.PublicID + `"`, `"status":"enabled"`, `"status":"disabled"`, `"masked_key":"kdk_…`}},
+		{name: "no key", path: "/api/v1/me", status: 401, error: "unauthorized", wwwAuth: "Bearer"},
+		{name: "another scheme", path: "/api/v1/me", headers: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, status: 401, error: "unauthorized", wwwAuth: "Bearer"},
+		{name: "a session cookie is not accepted", c: browser, path: "/api/v1/me", status: 401, error: "unauthorized", wwwAuth: "Bearer"},
+		{name: "malformed key", path: "/api/v1/me", headers: map[string]string{"Authorization": "Bearer not-a-key"}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
+		{name: "bad checksum", path: "/api/v1/me", headers: map[string]string{"Authorization": "Bearer " + badChecksum}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
+		{name: "unknown key", path: "/api/v1/me", headers: map[string]string{"Authorization": "Bearer " + unknown}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
+		{name: "disabled key", path: "/api/v1/me", headers: map[string]string{"X-API-Key": disabledSecret}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
+		{name: "deleted key", path: "/api/v1/keys", headers: map[string]string{"X-API-Key": deletedSecret}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
+		{name: "a key in the query is refused", path: "/api/v1/me?api_key=" + secret, status: 400, error: "invalid_request"},
+		{name: "even beside a good header", path: "/api/v1/me?token=" + secret, headers: map[string]string{"Authorization": "Bearer " + secret}, status: 400, error: "invalid_request"},
+		{name: "unknown API route is JSON 404", path: "/api/v1/nope", headers: map[string]string{"Authorization": "Bearer " + secret}, status: 404, error: "not_found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.c
+			if c == nil {
+				c = ts.client(t)
+			}
+			res := c.do("GET", tc.path, nil, tc.headers)
+			assertStatus(t, res, tc.status)
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if tc.error != "" {
+				var body struct{ Error string }
+				if err := json.Unmarshal([]byte(res.body), &body); err != nil || body.Error != tc.error {
+					t.Errorf("body %s, want error %q", res.body, tc.error)
+				}
+			}
+			if tc.wwwAuth != "" && res.Header.Get("WWW-Authenticate") != tc.wwwAuth {
+				t.Errorf("WWW-Authenticate %q, want %q", res.Header.Get("WWW-Authenticate"), tc.wwwAuth)
+			}
+			assertContains(t, res, tc.contains...)
+			assertLacks(t, res, secret, "hash")
+		})
+	}
+
+	t.Run("a disabled user's keys fail at once", func(t *testing.T) {
+		if err := ts.db.SetUserDisabled(context.Background(), u.ID, true, store.AuditEvent{}); err != nil {
+			t.Fatal(err)
+		}
+		res := ts.client(t).do("GET", "/api/v1/me", nil, map[string]string{"X-API-Key": secret})
+		assertStatus(t, res, http.StatusUnauthorized)
+		ts.db.SetUserDisabled(context.Background(), u.ID, false, store.AuditEvent{})
+	})
+
+	t.Run("keys never reach the log", func(t *testing.T) {
+		for _, s := range []string{secret, disabledSecret, deletedSecret, unknown} {
+			if strings.Contains(ts.logs.String(), s) {
+				t.Error("a key is in the log")
+			}
+		}
+	})
+}
+
+func TestAPIStoreFailureIs503(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	_, secret, _ := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	ts.db.Close()
+	res := ts.client(t).do("GET", "/api/v1/me", nil, map[string]string{"Authorization": "Bearer " + secret})
+	assertStatus(t, res, http.StatusServiceUnavailable)
+	assertContains(t, res, `"error":"unavailable"`)
+	// A malformed key is refused without touching the (dead) store.
+	res = ts.client(t).do("GET", "/api/v1/me", nil, map[string]string{"Authorization": "Bearer kdk_" + strings.Repeat("A", 36)})
+	assertStatus(t, res, http.StatusUnauthorized)
+}
+
+func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	k, secret, _ := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+
+	// Count writes to last_used_at with a trigger on the real file.
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(ts.dbDir, "keydesk.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		`CREATE TABLE touch_count (n INTEGER)`,
+		`CREATE TRIGGER count_touch AFTER UPDATE OF last_used_at ON api_keys BEGIN INSERT INTO touch_count VALUES (1); END`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func() int {
+		var n int
+		if err := raw.QueryRow(`SELECT count(*) FROM touch_count`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer transport.CloseIdleConnections()
+	httpClient := &http.Client{Transport: transport}
+	call := func() int {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := httpClient.Do(req)
+		if err != nil {
+			return -1
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	burst := func(n int) {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		failures := make(chan int, n)
+		for range n {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if s := call(); s != 200 {
+					failures <- s
+				}
+			}()
+		}
+		wg.Wait()
+		close(failures)
+		for s := range failures {
+			t.Fatalf("a call answered %d", s)
+		}
+	}
+
+	burst(1000)
+	if n := writes(); n != 1 {
+		t.Fatalf("1,000 calls cost %d writes of Last Used, want 1", n)
+	}
+	got, _ := ts.db.KeyForUser(context.Background(), u.ID, k.PublicID)
+	if got.LastUsedAt.IsZero() || got.LastUsedIP != "127.0.0.1" {
+		t.Errorf("Last Used not recorded: %+v", got)
+	}
+	ts.clock.Advance(keyTouchEvery - time.Second)
+	burst(100)
+	if n := writes(); n != 1 {
+		t.Errorf("within the window: %d writes, want still 1", n)
+	}
+	ts.clock.Advance(2 * time.Second)
+	burst(100)
+	if n := writes(); n != 2 {
+		t.Errorf("after the window: %d writes, want 2", n)
+	}
+	page := ts.client(t)
+	page.login("uma@example.com", "uma-password")
+	assertContains(t, page.get("/settings/api-keys"), "from 127.0.0.1")
+}

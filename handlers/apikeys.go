@@ -1,0 +1,276 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"keydesk/store"
+	"keydesk/views"
+)
+
+const (
+	maxKeyNameLen = 64
+	maxKeyDescLen = 500
+	msgKeyLimit   = "You have 50 keys, the most an account can hold. Delete a key you no longer use to create another."
+	msgNameTaken  = "You already have a key with this name. Choose another."
+)
+
+// keysPage is the API Auth Key page.
+func (s *server) keysPage(c echo.Context) error {
+	return s.renderKeys(c, http.StatusOK, views.CreatePanel{}, views.KeysSection{})
+}
+
+// newKeyForm opens the create form: a fragment for htmx, the page otherwise.
+func (s *server) newKeyForm(c echo.Context) error {
+	panel := views.CreatePanel{Step: views.PanelForm}
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.CreatePanelFragment(panel))
+	}
+	return s.renderKeys(c, http.StatusOK, panel, views.KeysSection{})
+}
+
+// createKey is every step of the create flow, told apart by the button
+// pressed: none (the form) leads to the confirmation, "confirm" creates the
+// key and shows it once, "cancel" creates nothing.
+func (s *server) createKey(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	action := c.FormValue("action")
+	if action == "cancel" {
+		if isHTMX(c) {
+			return render(c, http.StatusOK, views.CreatePanelFragment(views.CreatePanel{}))
+		}
+		return seeOther(c, "/settings/api-keys")
+	}
+
+	u := currentUser(c)
+	form, err := s.checkKeyForm(c, u, "")
+	if err != nil {
+		return err
+	}
+	if !form.valid() || action != "confirm" {
+		panel := views.CreatePanel{Step: views.PanelConfirm, Form: keyFormView(c, form)}
+		status := http.StatusOK
+		if !form.valid() {
+			panel.Step, status = views.PanelForm, http.StatusUnprocessableEntity
+		}
+		return s.answerPanel(c, status, panel, false)
+	}
+
+	k, secret, err := s.db.CreateKey(c.Request().Context(), u.ID, text(c, "name"), text(c, "description"),
+		s.event(c, u, store.ActionKeyCreated, ""))
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		form.check(false, "name", msgNameTaken)
+	case errors.Is(err, store.ErrLimit):
+		form.check(false, "form", msgKeyLimit)
+	case err != nil:
+		return err
+	}
+	if !form.valid() {
+		return s.answerPanel(c, http.StatusUnprocessableEntity,
+			views.CreatePanel{Step: views.PanelForm, Form: keyFormView(c, form)}, false)
+	}
+	return s.answerPanel(c, http.StatusOK, views.CreatePanel{Step: views.PanelCreated, Created: views.CreatedKey{
+		Secret: secret, Name: k.Name, Enabled: k.Enabled, Created: views.NewTime(k.CreatedAt, s.db.Now()),
+	}}, true)
+}
+
+// answerPanel answers a create step: for htmx the panel (and, once a key
+// exists, the table out of band); otherwise the whole page.
+func (s *server) answerPanel(c echo.Context, status int, panel views.CreatePanel, keysChanged bool) error {
+	if !isHTMX(c) {
+		return s.renderKeys(c, status, panel, views.KeysSection{})
+	}
+	if err := render(c, status, views.CreatePanelFragment(panel)); err != nil {
+		return err
+	}
+	if !keysChanged {
+		return nil
+	}
+	section, err := s.keysSection(c, views.KeysSection{Notice: "Key created."})
+	if err != nil {
+		return err
+	}
+	return views.KeysSectionFragment(section, true).Render(c.Request().Context(), c.Response())
+}
+
+// checkKeyForm validates a posted name and description. except is the id
+// of the key being edited, whose own name does not count as taken.
+func (s *server) checkKeyForm(c echo.Context, u *store.User, except string) (*form, error) {
+	name, desc := text(c, "name"), text(c, "description")
+	f := &form{}
+	f.check(name != "", "name", "Enter a name for the key.")
+	f.check(length(name) <= maxKeyNameLen, "name", "Use at most 64 characters.")
+	f.check(!hasControl(name), "name", "Use letters, numbers, spaces and punctuation only.")
+	f.check(desc != "", "description", "Describe what the key is for.")
+	f.check(length(desc) <= maxKeyDescLen, "description", "Use at most 500 characters.")
+	f.check(!hasControl(strings.NewReplacer("\n", "", "\r", "", "\t", "").Replace(desc)), "description",
+		"Use letters, numbers, spaces and punctuation only.")
+	if !f.valid() {
+		return f, nil
+	}
+	keys, err := s.db.KeysForUser(c.Request().Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.PublicID != except && strings.EqualFold(k.Name, name) {
+			f.check(false, "name", msgNameTaken)
+		}
+	}
+	if except == "" && len(keys) >= store.MaxKeysPerUser {
+		f.check(false, "form", msgKeyLimit)
+	}
+	return f, nil
+}
+
+func keyFormView(c echo.Context, f *form) views.KeyForm {
+	return views.KeyForm{Name: text(c, "name"), Description: text(c, "description"), Errors: f.FieldErrors}
+}
+
+// setKeyStatus is the Status switch.
+func (s *server) setKeyStatus(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	enabled := c.FormValue("enabled") == "true"
+	action := store.ActionKeyDisabled
+	if enabled {
+		action = store.ActionKeyEnabled
+	}
+	u := currentUser(c)
+	k, err := s.db.SetKeyEnabled(c.Request().Context(), u.ID, c.Param("id"), enabled, s.event(c, u, action, ""))
+	if err != nil {
+		return err
+	}
+	notice := "Key “" + k.Name + "” disabled. It stops working at once."
+	if enabled {
+		notice = "Key “" + k.Name + "” enabled."
+	}
+	return s.answerKeys(c, http.StatusOK, views.KeysSection{Notice: notice}, notice)
+}
+
+// editKeyForm shows a key's edit form in its row.
+func (s *server) editKeyForm(c echo.Context) error {
+	k, err := s.db.KeyForUser(c.Request().Context(), currentUser(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.answerKeys(c, http.StatusOK, views.KeysSection{
+		Editing: k.PublicID, Edit: views.KeyForm{Name: k.Name, Description: k.Description},
+	}, "")
+}
+
+// editKey saves a key's name and description.
+func (s *server) editKey(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	id := c.Param("id")
+	if _, err := s.db.KeyForUser(c.Request().Context(), u.ID, id); err != nil {
+		return err
+	}
+	f, err := s.checkKeyForm(c, u, id)
+	if err != nil {
+		return err
+	}
+	if f.valid() {
+		name, desc := text(c, "name"), text(c, "description")
+		k, err := s.db.UpdateKey(c.Request().Context(), u.ID, id, store.KeyUpdate{Name: &name, Description: &desc},
+			s.event(c, u, store.ActionKeyEdited, ""))
+		if errors.Is(err, store.ErrConflict) {
+			f.check(false, "name", msgNameTaken)
+		} else if err != nil {
+			return err
+		} else {
+			notice := "Key “" + k.Name + "” saved."
+			return s.answerKeys(c, http.StatusOK, views.KeysSection{Notice: notice}, notice)
+		}
+	}
+	return s.answerKeys(c, http.StatusUnprocessableEntity,
+		views.KeysSection{Editing: id, Edit: keyFormView(c, f)}, "")
+}
+
+// deleteKeyConfirm asks before deleting.
+func (s *server) deleteKeyConfirm(c echo.Context) error {
+	k, err := s.db.KeyForUser(c.Request().Context(), currentUser(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.answerKeys(c, http.StatusOK, views.KeysSection{Deleting: k.PublicID}, "")
+}
+
+// deleteKey deletes a key; it stops working at once.
+func (s *server) deleteKey(c echo.Context) error {
+	u := currentUser(c)
+	k, err := s.db.KeyForUser(c.Request().Context(), u.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.db.DeleteKey(c.Request().Context(), u.ID, k.PublicID, s.event(c, u, store.ActionKeyDeleted, "")); err != nil {
+		return err
+	}
+	notice := "Key “" + k.Name + "” deleted."
+	return s.answerKeys(c, http.StatusOK, views.KeysSection{Notice: notice}, notice)
+}
+
+// answerKeys answers a key action: the table for htmx; for a plain post
+// that succeeded (flash set), a redirect to the page; otherwise the page.
+func (s *server) answerKeys(c echo.Context, status int, section views.KeysSection, flash string) error {
+	if isHTMX(c) {
+		section, err := s.keysSection(c, section)
+		if err != nil {
+			return err
+		}
+		return render(c, status, views.KeysSectionFragment(section, false))
+	}
+	if flash != "" && c.Request().Method == http.MethodPost {
+		return s.redirectWithFlash(c, "/settings/api-keys", flash)
+	}
+	section.Notice = ""
+	return s.renderKeys(c, status, views.CreatePanel{}, section)
+}
+
+// renderKeys renders the whole page with the panel and the table state.
+func (s *server) renderKeys(c echo.Context, status int, panel views.CreatePanel, section views.KeysSection) error {
+	flash, err := s.popFlash(c)
+	if err != nil {
+		return err
+	}
+	section, err = s.keysSection(c, section)
+	if err != nil {
+		return err
+	}
+	v := views.KeysView{Page: s.page(c, "API Auth Key"), Panel: panel, Keys: section}
+	v.Flash = flash
+	return render(c, status, views.KeysPage(v))
+}
+
+// keysSection fills the table's rows from the store.
+func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.KeysSection, error) {
+	keys, err := s.db.KeysForUser(c.Request().Context(), currentUser(c).ID)
+	if err != nil {
+		return section, err
+	}
+	now := s.db.Now()
+	section.Max = store.MaxKeysPerUser
+	section.Rows = section.Rows[:0]
+	for _, k := range keys {
+		row := views.KeyRow{
+			ID: k.PublicID, Name: k.Name, Description: k.Description, Masked: k.Masked(), Enabled: k.Enabled,
+			LastUsedIP: k.LastUsedIP, Created: views.NewTime(k.CreatedAt, now),
+		}
+		if !k.LastUsedAt.IsZero() {
+			t := views.NewTime(k.LastUsedAt, now)
+			row.LastUsed = &t
+		}
+		section.Rows = append(section.Rows, row)
+	}
+	return section, nil
+}
