@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO      ?= go
 
-.PHONY: help run build test generate bench screenshots fmt vet
+.PHONY: help run build test fuzz generate bench screenshots fmt
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,15 +15,28 @@ run: build ## build and start a demo server on http://127.0.0.1:8080 (./data/key
 build: ## build bin/keydesk
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/keydesk ./cmd/keydesk
 
-test: ## run every test: unit, store, handler and browser (Chromium)
+CHROME := $(or $(KEYDESK_CHROME),$(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n 1))
+
+test: ## run every test: unit, store, handler and browser (Chromium), then a short fuzz of the key parser
+	@if [ -z "$(CHROME)" ]; then \
+		echo "*** WARNING: no Chromium found: the browser tests in e2e/ will be SKIPPED. ***"; \
+		echo "*** Install it (apt-get install chromium) or set KEYDESK_CHROME.           ***"; \
+	fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime 5s ./store
+
+fuzz: ## fuzz the API key parser for a minute
+	$(GO) test -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime 60s ./store
 
 generate: ## regenerate the templ components (*_templ.go)
 	$(GO) tool templ generate
 
 bench: ## run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+screenshots: ## photograph every page (desktop and phone, light and dark) into docs/screenshots
+	$(GO) run ./cmd/screenshots -out docs/screenshots
 
 fmt: ## format the Go and templ sources
 	gofmt -w $$(git ls-files '*.go')

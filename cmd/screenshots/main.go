@@ -1,0 +1,312 @@
+// Command screenshots photographs Keydesk's pages in a real headless
+// Chromium, for the docs and for design review: every page at desktop
+// (1280px) and phone (375px) width, in light and dark, full length.
+//
+//	go run ./cmd/screenshots [-out docs/screenshots]
+//
+// It serves the app in-process on a throwaway database with a demo user and
+// an admin, drives the browser through the states worth seeing (an error on
+// login, validation errors on Change password), and writes one PNG per page,
+// width and colour scheme, named like profile-phone-dark.png. It also warns
+// when a page is wider than the viewport, which on a phone means sideways
+// scrolling.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"keydesk/e2e"
+	"keydesk/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "screenshots:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// viewport is a screen the pages are photographed on.
+type viewport struct {
+	name          string
+	width, height int64
+	scale         float64
+	mobile        bool
+}
+
+var (
+	viewports = []viewport{
+		{name: "desktop", width: 1280, height: 800, scale: 1},
+		{name: "phone", width: 375, height: 812, scale: 2, mobile: true},
+	}
+	schemes = []string{"light", "dark"}
+)
+
+// The accounts the pages show, with the demo mode's passwords.
+var (
+	demo  = e2e.Account{Name: "Dana Demo", Email: "demo@example.com", Password: "demo-password", KYC: store.KYCVerified}
+	admin = e2e.Account{Name: "Ada Admin", Email: "admin@example.com", Password: "admin-password",
+		Role: store.RoleAdmin, KYC: store.KYCVerified}
+)
+
+// A phone's browser, for the second session in the sessions list.
+const phoneUserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 " +
+	"(KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("screenshots", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "docs/screenshots", "directory to write the PNG files to")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	chrome := e2e.FindChrome()
+	if chrome == "" {
+		return errors.New("no Chromium found (install the chromium package or set KEYDESK_CHROME)")
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "keydesk-screenshots-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	base, db, stopApp, err := e2e.StartApp(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	defer stopApp()
+	for _, a := range []e2e.Account{demo, admin} {
+		if _, err := e2e.CreateUser(ctx, db, a); err != nil {
+			return err
+		}
+	}
+
+	allocCtx, cancelAlloc := e2e.NewAllocator(ctx, chrome, tmp)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		return fmt.Errorf("start %s: %w", chrome, err)
+	}
+	c := camera{out: *out, stdout: stdout, stderr: stderr}
+
+	// Signed out.
+	anon, closeTab := newTab(browser)
+	defer closeTab()
+	if err := c.shoot(anon, "login", navigate(base+"/login", button("Log in"))); err != nil {
+		return err
+	}
+	if err := c.shoot(anon, "signup", navigate(base+"/signup", button("Sign up"))); err != nil {
+		return err
+	}
+	if err := c.shoot(anon, "login-error", chromedp.Steps(
+		navigate(base+"/login", button("Log in")),
+		logIn(demo.Email, "not-the-password"),
+		chromedp.WaitVisible(`//*[@role="alert" and normalize-space()]`),
+	)); err != nil {
+		return err
+	}
+
+	// The demo user, signed in on a phone first and then here, so the
+	// sessions list has two rows and this browser is "This device".
+	phone, closePhone := newTab(browser)
+	defer closePhone()
+	if err := chromedp.Do(phone,
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: phoneUserAgent})
+			return err
+		}),
+		navigate(base+"/login", button("Log in")),
+		logIn(demo.Email, demo.Password),
+		chromedp.WaitVisible(heading("Personal Details")),
+	); err != nil {
+		return fmt.Errorf("log in on the phone: %w", err)
+	}
+	user, closeUser := newTab(browser)
+	defer closeUser()
+	if err := chromedp.Do(user,
+		navigate(base+"/login", button("Log in")),
+		logIn(demo.Email, demo.Password),
+		chromedp.WaitVisible(heading("Personal Details")),
+	); err != nil {
+		return fmt.Errorf("log in: %w", err)
+	}
+	if err := c.shoot(user, "profile", navigate(base+"/settings/profile", heading("Personal Details"))); err != nil {
+		return err
+	}
+	if err := c.shoot(user, "profile-password-errors", chromedp.Steps(
+		navigate(base+"/settings/profile", heading("Personal Details")),
+		waitScripts(),
+		chromedp.Click(`//summary[normalize-space()="Change password"]`),
+		chromedp.WaitVisible(field("Current password")),
+		chromedp.SendKeys(field("Current password"), demo.Password),
+		chromedp.SendKeys(field("New password"), "short"),
+		chromedp.SendKeys(field("Confirm new password"), "shorter"),
+		chromedp.Click(`//button[@type="submit" and normalize-space()="Change password"]`),
+		chromedp.WaitVisible(`//*[contains(@class, "field__error")]`),
+	)); err != nil {
+		return err
+	}
+	if err := c.shoot(user, "not-found", navigate(base+"/settings/no-such-page", `//h1`)); err != nil {
+		return err
+	}
+
+	// The admin.
+	adm, closeAdmin := newTab(browser)
+	defer closeAdmin()
+	if err := chromedp.Do(adm,
+		navigate(base+"/login", button("Log in")),
+		logIn(admin.Email, admin.Password),
+		chromedp.WaitVisible(heading("Personal Details")),
+	); err != nil {
+		return fmt.Errorf("log in as admin: %w", err)
+	}
+	return c.shoot(adm, "audit", navigate(base+"/admin/audit", heading("Audit log")))
+}
+
+// camera writes the screenshots.
+type camera struct {
+	out            string
+	stdout, stderr io.Writer
+}
+
+// shoot brings tab into a state with setup, then photographs it on every
+// viewport in every colour scheme. The state is set up once, at desktop
+// width in light: a resize or a scheme change restyles the page in place.
+func (c camera) shoot(tab context.Context, name string, setup chromedp.Action[chromedp.Void]) error {
+	if err := chromedp.Do(tab, emulate(viewports[0], schemes[0]), setup); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for _, vp := range viewports {
+		for _, scheme := range schemes {
+			if err := chromedp.Do(tab, emulate(vp, scheme)); err != nil {
+				return fmt.Errorf("%s on %s in %s: %w", name, vp.name, scheme, err)
+			}
+			// From the top, as a visitor first sees it (a click may have
+			// scrolled, and sticky parts follow the scroll), once the restyle
+			// has settled.
+			if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](
+				`window.scrollTo(0, 0), new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`,
+				chromedp.EvalAwaitPromise)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if scheme == schemes[0] {
+				c.checkOverflow(tab, name, vp)
+			}
+			png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+			if err != nil {
+				return fmt.Errorf("%s on %s in %s: %w", name, vp.name, scheme, err)
+			}
+			file := filepath.Join(c.out, fmt.Sprintf("%s-%s-%s.png", name, vp.name, scheme))
+			if err := os.WriteFile(file, png, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.stdout, file)
+		}
+	}
+	return nil
+}
+
+// overflowJS reports how far the page is wider than the viewport and the
+// elements that stick out furthest past its right edge.
+const overflowJS = `(() => {
+	const vw = document.documentElement.clientWidth;
+	const over = document.documentElement.scrollWidth - vw;
+	const culprits = [...document.querySelectorAll("body *")]
+		.map(el => ({el, right: el.getBoundingClientRect().right}))
+		.filter(x => x.right > vw + 1)
+		.sort((a, b) => b.right - a.right)
+		.slice(0, 3)
+		.map(x => x.el.tagName.toLowerCase() + (x.el.className ? "." + String(x.el.className).trim().split(/\s+/).join(".") : "") +
+			" (right edge " + Math.round(x.right) + "px)");
+	return {over, culprits};
+})()`
+
+// checkOverflow warns when the page scrolls sideways.
+func (c camera) checkOverflow(tab context.Context, name string, vp viewport) {
+	res, err := chromedp.Run(tab, chromedp.Evaluate[struct {
+		Over     int      `json:"over"`
+		Culprits []string `json:"culprits"`
+	}](overflowJS))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "warning: %s on %s: overflow check failed: %v\n", name, vp.name, err)
+		return
+	}
+	if res.Over > 0 {
+		fmt.Fprintf(c.stderr, "warning: %s on %s (%dpx) is %dpx wider than the screen; furthest out: %v\n",
+			name, vp.name, vp.width, res.Over, res.Culprits)
+	}
+}
+
+// emulate sets the screen and the colour scheme.
+func emulate(vp viewport, scheme string) chromedp.Action[chromedp.Void] {
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(vp.scale)}
+	if vp.mobile {
+		opts = append(opts, chromedp.EmulateMobile)
+	}
+	return chromedp.Steps(
+		chromedp.EmulateViewport(vp.width, vp.height, opts...),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+			})
+			return err
+		}),
+	)
+}
+
+// newTab opens a tab in a browser context of its own (its own cookies).
+func newTab(browser context.Context) (context.Context, context.CancelFunc) {
+	return chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+}
+
+func navigate(url, ready string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Navigate(url), chromedp.WaitVisible(ready))
+}
+
+// waitScripts waits until htmx is loaded, so clicks go through it.
+func waitScripts() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](`document.readyState === "complete" && !!window.htmx`)(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+func logIn(email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Clear(field("Email")),
+		chromedp.SendKeys(field("Email"), email),
+		chromedp.SendKeys(field("Password"), password),
+		chromedp.Click(button("Log in")),
+	)
+}
+
+func field(label string) string {
+	return fmt.Sprintf(`//input[@id=//label[normalize-space()=%q]/@for]`, label)
+}
+
+func button(text string) string { return fmt.Sprintf(`//button[normalize-space()=%q]`, text) }
+
+func heading(text string) string { return fmt.Sprintf(`//h1[normalize-space()=%q]`, text) }
