@@ -68,7 +68,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newTestServer(t *testing.T, configure ...func(*Config)) *testServer {
+func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	t.Helper()
 	clock := &testClock{now: time.Now()}
 	dir := t.TempDir()

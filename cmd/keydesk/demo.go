@@ -20,7 +20,20 @@ var demoAccounts = []struct {
 	{"Ada Admin", "admin@example.com", "admin-password", store.RoleAdmin, store.KYCVerified},
 }
 
-// seedDemo creates the demo accounts that do not exist yet, and prints them.
+// demoKeys are the demo user's keys: realistic names, one disabled. Their
+// secrets are thrown away, as any key's are after creation.
+var demoKeys = []struct {
+	name, description string
+	enabled           bool
+}{
+	{"Production backend", "Order service in eu-west-1 calling /api/v1/me for account checks.", true},
+	{"GitHub Actions deploy", "CI pipeline for the web app; rotates every quarter.", true},
+	{"Local development", "Dana's laptop, for trying the API with curl.", true},
+	{"Old analytics export", "Nightly export job, retired in October.", false},
+}
+
+// seedDemo creates the demo accounts that do not exist yet, with the demo
+// user's keys, and prints the accounts.
 func seedDemo(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	for _, a := range demoAccounts {
 		_, err := db.UserByEmail(ctx, a.email)
@@ -30,11 +43,28 @@ func seedDemo(ctx context.Context, db *store.DB, stdout io.Writer) error {
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		_, err = db.CreateUser(ctx, store.NewUser{
+		u, err := db.CreateUser(ctx, store.NewUser{
 			Name: a.name, Email: a.email, PasswordHash: store.HashPassword(a.password), Role: a.role, KYCStatus: a.kyc,
 		}, store.AuditEvent{Actor: "demo seed", Action: store.ActionUserCreated, Target: a.email})
-		if err != nil && !errors.Is(err, store.ErrConflict) { // another instance seeded it first
+		if errors.Is(err, store.ErrConflict) { // another instance seeded it first
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("seed demo: %w", err)
+		}
+		if a.role != store.RoleUser {
+			continue
+		}
+		for _, k := range demoKeys {
+			key, _, err := db.CreateKey(ctx, u.ID, k.name, k.description, store.AuditEvent{})
+			if err != nil {
+				return fmt.Errorf("seed demo keys: %w", err)
+			}
+			if !k.enabled {
+				if _, err := db.SetKeyEnabled(ctx, u.ID, key.PublicID, false, store.AuditEvent{}); err != nil {
+					return fmt.Errorf("seed demo keys: %w", err)
+				}
+			}
 		}
 	}
 	fmt.Fprintln(stdout, "Demo mode: sign in with one of these accounts.")

@@ -60,6 +60,7 @@ const usage = `Keydesk: a self-hostable settings console for API keys.
 Usage:
   keydesk serve [--addr A] [--db PATH] [--demo] [--signup] [--secure-cookies] [--trusted-proxies CIDRS]
   keydesk user add --email E --name N [--admin] [--db PATH]   (password from stdin, or generated)
+  keydesk keys create --email E --name N [--description D] [--db PATH]   (prints the key once)
   keydesk version
 
 Every flag of serve also reads an environment variable; see the README.`
@@ -78,6 +79,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return usageError{"usage: keydesk user add --email E --name N [--admin]"}
 		}
 		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "keys":
+		if len(rest) == 0 || rest[0] != "create" {
+			return usageError{"usage: keydesk keys create --email E --name N [--description D]"}
+		}
+		return keysCreate(ctx, rest[1:], getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "keydesk", version)
 		return nil
@@ -308,6 +314,57 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	if generated {
 		fmt.Fprintf(stdout, "Password (shown once): %s\n", password)
 	}
+	return nil
+}
+
+// keysCreate is "keydesk keys create": a key for scripts and automation,
+// printed once on stdout (alone on its line, for $(…)), audited with the CLI
+// as the actor.
+func keysCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the owner's email (required)")
+	name := fs.String("name", "", "the key's name, unique for the owner (required)")
+	description := fs.String("description", "", "what the key is for")
+	dbPath := fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	*name, *description = strings.TrimSpace(*name), strings.TrimSpace(*description)
+	if *email == "" || *name == "" {
+		return usageError{"keys create: --email and --name are required"}
+	}
+	if n := len([]rune(*name)); n > 64 {
+		return usageError{"keys create: the name must be at most 64 characters"}
+	}
+	if n := len([]rune(*description)); n > 500 {
+		return usageError{"keys create: the description must be at most 500 characters"}
+	}
+
+	db, err := store.Open(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.UserByEmail(ctx, *email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("keys create: no account with email %s", *email)
+	}
+	if err != nil {
+		return err
+	}
+	k, secret, err := db.CreateKey(ctx, u.ID, *name, *description,
+		store.AuditEvent{Actor: "cli", Action: store.ActionKeyCreated, SubjectID: u.ID, Detail: "created with keydesk keys create"})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("keys create: %s already has a key named %q", u.Email, *name)
+	case errors.Is(err, store.ErrLimit):
+		return fmt.Errorf("keys create: %s already has %d keys, the most an account can hold", u.Email, store.MaxKeysPerUser)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	fmt.Fprintf(stderr, "Created key %s (%s) for %s. It is shown once: store it now.\n", k.PublicID, k.Name, u.Email)
 	return nil
 }
 

@@ -217,6 +217,17 @@ func TestDemoSessionsSurviveRestartsAndInstances(t *testing.T) {
 	if got := status(t, again, "GET", third.url+"/settings/profile", nil); got != 200 {
 		t.Errorf("the session did not survive a restart: %d", got)
 	}
+
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	demo, _ := s.UserByEmail(context.Background(), "demo@example.com")
+	keys, _ := s.KeysForUser(context.Background(), demo.ID)
+	if demo.KYCStatus != store.KYCVerified || demo.KALPID == "" || len(keys) != len(demoKeys) {
+		t.Errorf("demo user %+v with %d keys after two seedings, want KYC verified and %d keys", demo, len(keys), len(demoKeys))
+	}
 }
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
@@ -272,4 +283,60 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+func TestKeysCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	if _, _, err := runCmd(t, "uma-password\n", "user", "add", "--db", db, "--email", "uma@example.com", "--name", "Uma"); err != nil {
+		t.Fatal(err)
+	}
+	// A server on the same database at the same time.
+	srv := startServer(t, "--db", db)
+
+	out, errOut, err := runCmd(t, "", "keys", "create", "--db", db, "--email", "UMA@example.com", "--name", "deploy bot", "--description", "CI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	if store.ParseKey(key) != nil || strings.Count(out, "\n") != 1 {
+		t.Fatalf("stdout %q is not one key", out)
+	}
+	if strings.Contains(errOut, key) {
+		t.Error("the key is repeated on stderr")
+	}
+	req, _ := http.NewRequest("GET", srv.url+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("the running server refused the new key: %d", res.StatusCode)
+	}
+
+	s, _ := store.Open(context.Background(), db)
+	defer s.Close()
+	events, _ := s.AuditEvents(context.Background(), 10)
+	if events[0].Action != store.ActionKeyCreated || events[0].Actor != "cli" || strings.Contains(events[0].Detail, key) {
+		t.Errorf("audit event %+v", events[0])
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"taken name", []string{"--email", "uma@example.com", "--name", "Deploy Bot"}, 1, "already has a key named"},
+		{"unknown owner", []string{"--email", "nobody@example.com", "--name", "x"}, 1, "no account"},
+		{"no name", []string{"--email", "uma@example.com"}, 2, "required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t, "", append([]string{"keys", "create", "--db", db}, tc.args...)...)
+			if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %v (exit %d), want exit %d with %q", err, exitCode(err), tc.code, tc.msg)
+			}
+		})
+	}
 }
