@@ -253,7 +253,7 @@ func PasswordSection(f PasswordForm) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<section id=\"password-section\" class=\"card\" aria-labelledby=\"password-heading\"><h2 id=\"password-heading\" class=\"card__title\">Password</h2><div class=\"details\"><div class=\"details__row\"><div class=\"details__label\" id=\"password-label\">Password</div><div class=\"details__value\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<section id=\"password-section\" class=\"card\" aria-labelledby=\"password-heading\"><h2 id=\"password-heading\" class=\"card__title\">Security</h2><div class=\"details\"><div class=\"details__row\"><div class=\"details__label\" id=\"password-label\">Password</div><div class=\"details__value\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
