@@ -21,7 +21,7 @@ func (s *server) auditPage(c echo.Context) error {
 	for _, e := range events {
 		v.Events = append(v.Events, views.AuditRow{
 			At: views.NewTime(e.At, now), Actor: e.Actor, Action: e.Action, Target: e.Target,
-			IP: e.IP, Device: deviceName(e.UserAgent),
+			IP: orDefault(e.IP, "—"), Device: orDefault(deviceOf(e.UserAgent), "—"),
 		})
 	}
 	return render(c, http.StatusOK, views.AuditPage(v))

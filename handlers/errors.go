@@ -50,7 +50,28 @@ func (s *server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	_ = render(c, status, views.ErrorPage(errorView(status)))
+	if status < 500 {
+		s.lookUpViewer(c)
+	}
+	v := errorView(status)
+	_ = render(c, status, views.ErrorPage(s.page(c, v.Title), v))
+}
+
+// lookUpViewer finds the signed-in user, if any, for an error page on a
+// route that did not require one, so the page keeps its header. It is best
+// effort: any failure just leaves the page signed-out looking.
+func (s *server) lookUpViewer(c echo.Context) {
+	if _, ok := c.Get(ctxUser).(*store.User); ok {
+		return
+	}
+	session, err := s.sessions.Get(c.Request(), s.sessions.cookieName())
+	if err != nil || session.IsNew {
+		return
+	}
+	userID, _ := session.Values[valUserID].(int64)
+	if u, err := s.db.UserByID(c.Request().Context(), userID); err == nil && !u.Disabled {
+		c.Set(ctxUser, u)
+	}
 }
 
 // statusOf maps an error to its HTTP status.

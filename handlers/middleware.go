@@ -101,7 +101,8 @@ func (s *server) crossOriginProtection() *http.CrossOriginProtection {
 	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", echo.MIMETextHTMLCharsetUTF8)
 		w.WriteHeader(http.StatusForbidden)
-		views.ErrorPage(errorView(http.StatusForbidden)).Render(r.Context(), w)
+		v := errorView(http.StatusForbidden)
+		views.ErrorPage(views.Page{Title: v.Title, Version: s.cfg.Version}, v).Render(r.Context(), w)
 	}))
 	return p
 }

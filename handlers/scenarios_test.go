@@ -85,6 +85,8 @@ func TestRoutes(t *testing.T) {
 			want: []string{"Audit log", "user.login", "admin@example.com"}},
 		{name: "unknown page is the styled 404", method: "GET", path: "/no/such/page", wantStatus: 404,
 			want: []string{"Page not found", `<link rel="stylesheet"`}},
+		{name: "a signed-in 404 keeps the user menu", as: "user", method: "GET", path: "/settings/no-such-page", wantStatus: 404,
+			want: []string{"Page not found", "Uma User", ">Log out<"}},
 		{name: "unknown asset is 404", method: "GET", path: "/static/nope.css", wantStatus: 404},
 		{name: "logout is POST only", as: "user", method: "GET", path: "/logout", wantStatus: 405},
 		{name: "password change is POST only", as: "user", method: "GET", path: "/settings/password", wantStatus: 405},

@@ -2,6 +2,15 @@ package handlers
 
 import "strings"
 
+// deviceOf is deviceName for a user agent that may be absent (an event
+// from the command line has none): "" then.
+func deviceOf(ua string) string {
+	if ua == "" {
+		return ""
+	}
+	return deviceName(ua)
+}
+
 // deviceName describes a browser from its User-Agent, as "Chrome on macOS".
 // It is a label for people, not a security decision, so a rough reading of
 // the common tokens is enough.

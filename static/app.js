@@ -21,6 +21,19 @@
     });
   });
 
+  // A Cancel link inside a <details> closes it in place; without
+  // JavaScript it reloads the page, which closes it too.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("[data-close-details]") : null;
+    if (!link) return;
+    var details = link.closest("details");
+    if (!details) return;
+    event.preventDefault();
+    details.removeAttribute("open");
+    var summary = details.querySelector("summary");
+    if (summary) summary.focus();
+  });
+
   // Say something when an htmx request fails in a way no fragment explains.
   function alertUser(message) {
     var region = document.getElementById("alerts");
