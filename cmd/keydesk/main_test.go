@@ -234,7 +234,9 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	srv := startServer(t, "--demo", "--db", filepath.Join(t.TempDir(), "k.db"))
 	host := strings.TrimPrefix(srv.url, "http://")
 
-	// A login whose body has only half arrived when the shutdown begins.
+	// A login whose handler is running, waiting for its body, when the
+	// shutdown begins: "Expect: 100-continue" makes the server say when the
+	// handler first reads the body, so the test knows it is in flight.
 	body := url.Values{"email": {"demo@example.com"}, "password": {"demo-password"}}.Encode()
 	conn, err := net.Dial("tcp", host)
 	if err != nil {
@@ -242,7 +244,12 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
-		"Content-Length: %d\r\nConnection: close\r\n\r\n%s", host, len(body), body[:10])
+		"Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", host, len(body))
+	replies := bufio.NewReader(conn)
+	cont, err := http.ReadResponse(replies, nil)
+	if err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("no 100 Continue: %v", err)
+	}
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.stop() }()
@@ -261,10 +268,10 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	if _, err := io.WriteString(conn, body[10:]); err != nil {
+	if _, err := io.WriteString(conn, body); err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err := http.ReadResponse(replies, nil)
 	if err != nil {
 		t.Fatalf("the in-flight request was cut off: %v", err)
 	}
