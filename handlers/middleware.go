@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -60,7 +61,7 @@ func (s *server) logRequests() echo.MiddlewareFunc {
 			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", v.RequestID),
 				slog.String("method", v.Method),
-				slog.String("path", v.URIPath),
+				slog.String("path", redactKeys(v.URIPath)),
 				slog.Int("status", v.Status),
 				slog.Duration("latency", v.Latency),
 				slog.String("ip", v.RemoteIP),
@@ -68,6 +69,18 @@ func (s *server) logRequests() echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// keyLike matches anything shaped like an API key.
+var keyLike = regexp.MustCompile(`kdk_[0-9A-Za-z]{36}`)
+
+// redactKeys hides a key that someone put in a path, where it never
+// belongs, so that the mistake does not become a leak through the log.
+func redactKeys(s string) string {
+	if !strings.Contains(s, "kdk_") {
+		return s
+	}
+	return keyLike.ReplaceAllString(s, "kdk_[redacted]")
 }
 
 // recoverPanics turns a panic into the 500 page; the stack goes to the log,
