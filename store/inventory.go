@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Inventory filters and sorts, as they appear in URLs.
+const (
+	StatusEnabled  = "enabled"
+	StatusDisabled = "disabled"
+
+	RiskNeverUsed     = "never_used"
+	RiskStale         = "stale" // unused for StaleAfter or more
+	RiskOwnerDisabled = "owner_disabled"
+
+	SortCreated  = "created"
+	SortName     = "name"
+	SortLastUsed = "last_used"
+)
+
+// StaleAfter is how long unused a key must be to count as stale.
+const StaleAfter = 90 * 24 * time.Hour
+
+// InventoryPageSize is the admin inventory's page length.
+const InventoryPageSize = 50
+
+// ErrBadCursor is a page cursor that this store did not write.
+var ErrBadCursor = errors.New("bad page cursor")
+
+// InventoryFilter selects and orders the admin key inventory.
+type InventoryFilter struct {
+	Query  string // prefix of a key name or owner email (any case), or exact last 4
+	Status string // "", StatusEnabled, StatusDisabled
+	Risk   string // "", RiskNeverUsed, RiskStale, RiskOwnerDisabled
+	Sort   string // SortCreated (default), SortName, SortLastUsed
+	Asc    bool   // ascending instead of descending
+	After  string // the Next cursor of the previous page
+	Limit  int    // InventoryPageSize when 0
+}
+
+// InventoryRow is a key with its owner.
+type InventoryRow struct {
+	Key           APIKey
+	OwnerID       int64
+	OwnerName     string
+	OwnerEmail    string
+	OwnerDisabled bool
+}
+
+// InventoryPage is one page of the inventory; Next is empty on the last.
+type InventoryPage struct {
+	Rows []InventoryRow
+	Next string
+}
+
+// sortColumns are the inventory's sort expressions; each is indexed
+// together with id, which breaks ties and makes the keyset exact.
+var sortColumns = map[string]string{
+	SortCreated:  "k.created_at",
+	SortName:     "lower(k.name)",
+	SortLastUsed: "coalesce(k.last_used_at, 0)",
+}
+
+// KeyInventory lists every user's keys for admins, one page at a time.
+// Pages are keyset-paginated on (sort value, id): a deep page costs what
+// the first does, with no OFFSET scan.
+func (db *DB) KeyInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = InventoryPageSize
+	}
+	sortExpr, ok := sortColumns[f.Sort]
+	if !ok {
+		f.Sort, sortExpr = SortCreated, sortColumns[SortCreated]
+	}
+	where, args, err := inventoryWhere(f, db.Now())
+	if err != nil {
+		return InventoryPage{}, err
+	}
+	dir, cmp := "DESC", "<"
+	if f.Asc {
+		dir, cmp = "ASC", ">"
+	}
+	if f.After != "" {
+		value, id, err := decodeCursor(f.After, f.Sort)
+		if err != nil {
+			return InventoryPage{}, err
+		}
+		where = append(where, fmt.Sprintf("(%s, k.id) %s (?, ?)", sortExpr, cmp))
+		args = append(args, value, id)
+	}
+	query := `SELECT k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
+			k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
+			u.id, u.name, u.email, u.disabled, ` + sortExpr + `
+		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY %s %s, k.id %s LIMIT ?", sortExpr, dir, dir)
+	args = append(args, f.Limit+1)
+
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
+	defer rows.Close()
+	var page InventoryPage
+	var lastSort any
+	for rows.Next() {
+		var r InventoryRow
+		var created, updated, used int64
+		var sortValue any
+		if err := rows.Scan(&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
+			&r.Key.Enabled, &created, &updated, &used, &r.Key.LastUsedIP,
+			&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled, &sortValue); err != nil {
+			return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+		}
+		r.Key.CreatedAt, r.Key.UpdatedAt = fromMillis(created), fromMillis(updated)
+		if used != 0 {
+			r.Key.LastUsedAt = fromMillis(used)
+		}
+		if len(page.Rows) == f.Limit {
+			page.Next = encodeCursor(lastSort, page.Rows[len(page.Rows)-1].Key.ID)
+			break
+		}
+		page.Rows = append(page.Rows, r)
+		lastSort = sortValue
+	}
+	if err := rows.Err(); err != nil {
+		return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
+	return page, nil
+}
+
+// inventoryWhere turns the filter into SQL conditions. The search is a
+// union of index range scans: name prefix, email prefix, exact last 4.
+func inventoryWhere(f InventoryFilter, now time.Time) ([]string, []any, error) {
+	var where []string
+	var args []any
+	switch f.Status {
+	case "":
+	case StatusEnabled:
+		where = append(where, "k.enabled = 1")
+	case StatusDisabled:
+		where = append(where, "k.enabled = 0")
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown status %q", f.Status)
+	}
+	switch f.Risk {
+	case "":
+	case RiskNeverUsed:
+		where = append(where, "k.last_used_at IS NULL")
+	case RiskStale:
+		where = append(where, "coalesce(k.last_used_at, k.created_at) < ?")
+		args = append(args, millis(now.Add(-StaleAfter)))
+	case RiskOwnerDisabled:
+		where = append(where, "u.disabled = 1")
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		lower := strings.ToLower(q)
+		upper := lower + string(utf8.MaxRune)
+		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE lower(name) >= ? AND lower(name) < ?)
+			OR k.user_id IN (SELECT id FROM users WHERE lower(email) >= ? AND lower(email) < ?)
+			OR k.last4 = ?)`)
+		args = append(args, lower, upper, lower, upper, q)
+	}
+	return where, args, nil
+}
+
+// A cursor is the last row's sort value and id, base64url-encoded; it is
+// opaque to clients and checked when read back.
+func encodeCursor(sortValue any, id int64) string {
+	var v string
+	switch x := sortValue.(type) {
+	case int64:
+		v = "i" + strconv.FormatInt(x, 10)
+	case string:
+		v = "s" + x
+	case []byte:
+		v = "s" + string(x)
+	default:
+		v = fmt.Sprintf("s%v", x)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10) + ":" + v))
+}
+
+func decodeCursor(cursor, sort string) (any, int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, 0, ErrBadCursor
+	}
+	idPart, value, ok := strings.Cut(string(raw), ":")
+	if !ok || value == "" {
+		return nil, 0, ErrBadCursor
+	}
+	id, err := strconv.ParseInt(idPart, 10, 64)
+	if err != nil {
+		return nil, 0, ErrBadCursor
+	}
+	switch kind, v := value[0], value[1:]; {
+	case kind == 'i' && sort != SortName:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, 0, ErrBadCursor
+		}
+		return n, id, nil
+	case kind == 's' && sort == SortName:
+		return v, id, nil
+	}
+	return nil, 0, ErrBadCursor
+}
+
+// AdminSetKeyEnabled enables or disables any user's key. ev (the admin as
+// actor) is recorded with the key's owner as subject.
+func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled bool, ev AuditEvent) (*APIKey, error) {
+	var k *APIKey
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = ?, updated_at = ?
+			WHERE public_id = ? RETURNING `+keyColumns, enabled, millis(db.Now()), publicID))
+		if err != nil {
+			return err
+		}
+		ev.Target, ev.SubjectID = k.PublicID, k.UserID
+		return db.audit(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin set key enabled: %w", err)
+	}
+	return k, nil
+}
+
+// AdminDisableKeys disables the listed keys in one transaction, recording
+// one event per key that was enabled, and says how many it disabled. Ids
+// that do not exist are skipped.
+func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev AuditEvent) (int, error) {
+	n := 0
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, id := range publicIDs {
+			var keyID, owner int64
+			err := tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = 0, updated_at = ?
+				WHERE public_id = ? AND enabled = 1 RETURNING id, user_id`, millis(db.Now()), id).Scan(&keyID, &owner)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			e := ev
+			e.Target, e.SubjectID = id, owner
+			if err := db.audit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("admin disable keys: %w", err)
+	}
+	return n, nil
+}
