@@ -204,9 +204,17 @@ func randomHex(n int) string {
 }
 
 // SetUserDisabled disables or enables an account and records ev. Disabling
-// ends every session of the user in the same transaction.
+// ends every session of the user in the same transaction; the user's keys
+// stop answering while the account is disabled but keep their own status,
+// so enabling the account restores each as it was. Disabling the last
+// active admin is ErrLastAdmin.
 func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool, ev AuditEvent) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if disabled {
+			if err := ensureAnotherAdmin(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`,
 			disabled, millis(db.Now()), id)
 		if err != nil {

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AuditFilter selects a page of the audit log, newest first.
+type AuditFilter struct {
+	Actor  string    // the actor as shown (an email, "cli"), any case
+	Action string    // exact action, e.g. "key.disabled"
+	From   time.Time // inclusive; zero: no bound
+	Until  time.Time // exclusive; zero: no bound
+	After  string    // the Next cursor of the previous page
+	Limit  int       // InventoryPageSize when 0
+}
+
+// AuditPage is one page of events; Next is empty on the last.
+type AuditPage struct {
+	Events []AuditEvent
+	Next   string
+}
+
+// AuditLog lists events newest first, keyset-paginated on (at, id).
+func (db *DB) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = InventoryPageSize
+	}
+	var where []string
+	var args []any
+	if f.Actor != "" {
+		where = append(where, "lower(actor) = ?")
+		args = append(args, strings.ToLower(strings.TrimSpace(f.Actor)))
+	}
+	if f.Action != "" {
+		where = append(where, "action = ?")
+		args = append(args, f.Action)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, millis(f.From))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, millis(f.Until))
+	}
+	if f.After != "" {
+		at, id, err := decodeCursor(f.After, SortCreated)
+		if err != nil {
+			return AuditPage{}, err
+		}
+		where = append(where, "(at, id) < (?, ?)")
+		args = append(args, at, id)
+	}
+	query := `SELECT id, at, coalesce(actor_id, 0), actor, action, coalesce(subject_id, 0), target, ip, user_agent, detail
+		FROM audit_events`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return AuditPage{}, fmt.Errorf("audit log: %w", err)
+	}
+	defer rows.Close()
+	var page AuditPage
+	for rows.Next() {
+		var e AuditEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.SubjectID, &e.Target, &e.IP,
+			&e.UserAgent, &e.Detail); err != nil {
+			return AuditPage{}, fmt.Errorf("audit log: %w", err)
+		}
+		e.At = fromMillis(at)
+		if len(page.Events) == f.Limit {
+			last := page.Events[len(page.Events)-1]
+			page.Next = encodeCursor(millis(last.At), last.ID)
+			break
+		}
+		page.Events = append(page.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return AuditPage{}, fmt.Errorf("audit log: %w", err)
+	}
+	return page, nil
+}
