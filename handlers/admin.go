@@ -1,28 +1,438 @@
 package handlers
 
 import (
+	"encoding/csv"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"keydesk/store"
 	"keydesk/views"
 )
 
-const auditPageSize = 200
+// maxBulk caps one bulk action: the selection comes from one page.
+const maxBulk = store.InventoryPageSize
 
-// auditPage lists the newest audit events.
-func (s *server) auditPage(c echo.Context) error {
-	events, err := s.db.AuditEvents(c.Request().Context(), auditPageSize)
+// inventoryFilter reads the inventory's filters from the query string.
+// Unknown values fall back to the defaults, so an edited URL still shows a
+// page rather than an error.
+func inventoryFilter(c echo.Context) (store.InventoryFilter, views.InventoryFilterView) {
+	pick := func(v string, allowed ...string) string {
+		for _, a := range allowed {
+			if v == a {
+				return v
+			}
+		}
+		return allowed[0]
+	}
+	v := views.InventoryFilterView{
+		Query:  strings.TrimSpace(c.QueryParam("q")),
+		Status: pick(c.QueryParam("status"), "", store.StatusEnabled, store.StatusDisabled),
+		Risk:   pick(c.QueryParam("risk"), "", store.RiskNeverUsed, store.RiskStale, store.RiskOwnerDisabled),
+		Sort:   pick(c.QueryParam("sort"), store.SortCreated, store.SortName, store.SortLastUsed),
+	}
+	defaultDir := "desc"
+	if v.Sort == store.SortName {
+		defaultDir = "asc"
+	}
+	v.Dir = pick(c.QueryParam("dir"), defaultDir, map[string]string{"asc": "desc", "desc": "asc"}[defaultDir])
+	return store.InventoryFilter{Query: v.Query, Status: v.Status, Risk: v.Risk, Sort: v.Sort, Asc: v.Dir == "asc",
+		After: c.QueryParam("after")}, v
+}
+
+// encode is the parameters as a query string, with empty ones left out and
+// extra name, value pairs added.
+func (v filterParams) encode(extra ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(v); i += 2 {
+		if v[i+1] != "" {
+			q.Set(v[i], v[i+1])
+		}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// filterParams is a flat list of URL parameter names and values.
+type filterParams []string
+
+func inventoryParams(v views.InventoryFilterView) filterParams {
+	return filterParams{"q", v.Query, "status", v.Status, "risk", v.Risk, "sort", v.Sort, "dir", v.Dir}
+}
+
+// adminKeysPage is the key inventory.
+func (s *server) adminKeysPage(c echo.Context) error {
+	f, fv := inventoryFilter(c)
+	page, err := s.db.KeyInventory(c.Request().Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		return echo.NewHTTPError(http.StatusBadRequest, "bad page cursor")
+	}
 	if err != nil {
 		return err
 	}
+	flash, err := s.popFlash(c)
+	if err != nil {
+		return err
+	}
+	params := inventoryParams(fv)
+	v := views.AdminKeysView{
+		Page:      s.page(c, "Key inventory"),
+		Filter:    fv,
+		ExportURL: "/admin/api-keys/export" + params.encode(),
+		ReturnTo:  c.Request().URL.RequestURI(),
+	}
+	v.Flash = flash
+	if f.After != "" {
+		v.FirstURL = "/admin/api-keys" + params.encode()
+	}
+	if page.Next != "" {
+		v.NextURL = "/admin/api-keys" + params.encode("after", page.Next)
+	}
 	now := s.db.Now()
-	v := views.AuditView{Page: s.page(c, "Audit log")}
-	for _, e := range events {
+	for _, r := range page.Rows {
+		v.Rows = append(v.Rows, inventoryRowView(r, now))
+	}
+	return render(c, http.StatusOK, views.AdminKeysPage(v))
+}
+
+func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowView {
+	row := views.InventoryRowView{
+		ID: r.Key.PublicID, Name: r.Key.Name, Masked: r.Key.Masked(), Enabled: r.Key.Enabled,
+		OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
+		Created: views.NewTime(r.Key.CreatedAt, now),
+	}
+	if !r.Key.LastUsedAt.IsZero() {
+		t := views.NewTime(r.Key.LastUsedAt, now)
+		row.LastUsed = &t
+	}
+	return row
+}
+
+// adminSetKeyStatus enables or disables any user's key.
+func (s *server) adminSetKeyStatus(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	enabled := c.FormValue("enabled") == "true"
+	action := store.ActionKeyDisabled
+	if enabled {
+		action = store.ActionKeyEnabled
+	}
+	admin := currentUser(c)
+	ev := s.event(c, admin, action, "")
+	k, err := s.db.AdminSetKeyEnabled(c.Request().Context(), c.Param("id"), enabled, ev)
+	if err != nil {
+		return err
+	}
+	notice := fmt.Sprintf("Key “%s” %s.", k.Name, map[bool]string{true: "enabled", false: "disabled"}[enabled])
+	if !isHTMX(c) {
+		return s.redirectWithFlash(c, adminReturn(c, "/admin/api-keys"), notice)
+	}
+	page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: []string{k.PublicID}})
+	if err != nil {
+		return err
+	}
+	if len(page.Rows) != 1 {
+		return store.ErrNotFound
+	}
+	c.Response().Header().Set("HX-Trigger", fmt.Sprintf(`{"keydesk:announce": %q}`, notice))
+	return render(c, http.StatusOK, views.AdminKeyRow(inventoryRowView(page.Rows[0], s.db.Now()), c.FormValue("return")))
+}
+
+// adminBulkDisable disables the selected keys after a confirmation page.
+func (s *server) adminBulkDisable(c echo.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	ids := c.Request().PostForm["id"]
+	back := adminReturn(c, "/admin/api-keys")
+	if len(ids) == 0 {
+		return s.redirectWithFlash(c, back, "Select the keys to disable first.")
+	}
+	if len(ids) > maxBulk {
+		return echo.NewHTTPError(http.StatusBadRequest, "too many keys selected")
+	}
+	if c.FormValue("confirm") != "yes" {
+		page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: ids, Limit: maxBulk})
+		if err != nil {
+			return err
+		}
+		v := views.BulkDisableView{Page: s.page(c, "Disable keys"), ReturnTo: back}
+		now := s.db.Now()
+		for _, r := range page.Rows {
+			v.Rows = append(v.Rows, inventoryRowView(r, now))
+		}
+		if len(v.Rows) == 0 {
+			return echo.ErrNotFound
+		}
+		return render(c, http.StatusOK, views.BulkDisablePage(v))
+	}
+	n, err := s.db.AdminDisableKeys(c.Request().Context(), ids, s.event(c, currentUser(c), store.ActionKeyDisabled, ""))
+	if err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, back, fmt.Sprintf("Disabled %d %s.", n, plural(n, "key", "keys")))
+}
+
+// adminExport streams the filtered inventory as CSV: metadata only, and
+// every cell safe to open in a spreadsheet.
+func (s *server) adminExport(c echo.Context) error {
+	f, _ := inventoryFilter(c)
+	f.After, f.Limit = "", 1000
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="keydesk-keys.csv"`)
+	c.Response().WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.Response())
+	w.Write([]string{"owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key", "status", "last_used_at", "created_at"})
+	for {
+		page, err := s.db.KeyInventory(c.Request().Context(), f)
+		if err != nil {
+			// The header is out: the best left is to end the file short and log.
+			s.log.Error("export keys", "err", err)
+			break
+		}
+		for _, r := range page.Rows {
+			lastUsed := ""
+			if !r.Key.LastUsedAt.IsZero() {
+				lastUsed = r.Key.LastUsedAt.Format(time.RFC3339)
+			}
+			w.Write(safeCells(r.OwnerName, r.OwnerEmail, fmt.Sprint(r.OwnerDisabled), r.Key.PublicID, r.Key.Name,
+				r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339)))
+		}
+		if page.Next == "" {
+			break
+		}
+		f.After = page.Next
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// safeCells defuses spreadsheet formulas: a cell that a spreadsheet would
+// read as a formula (=, +, -, @, tab or carriage return first) is prefixed
+// with a quote, as OWASP advises for CSV injection.
+func safeCells(cells ...string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
+}
+
+// adminReturn is where a plain-post admin action goes back to: the page it
+// came from when that is an admin page, or def.
+func adminReturn(c echo.Context, def string) string {
+	r := localPath(c.FormValue("return"))
+	if !strings.HasPrefix(r, "/admin/") {
+		return def
+	}
+	return r
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// adminUsersPage lists and searches accounts.
+func (s *server) adminUsersPage(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	page, err := s.db.Users(c.Request().Context(), store.UserFilter{Query: q, After: c.QueryParam("after")})
+	if errors.Is(err, store.ErrBadCursor) {
+		return echo.NewHTTPError(http.StatusBadRequest, "bad page cursor")
+	}
+	if err != nil {
+		return err
+	}
+	flash, err := s.popFlash(c)
+	if err != nil {
+		return err
+	}
+	params := filterParams{"q", q}
+	v := views.AdminUsersView{Page: s.page(c, "Users"), Query: q, ReturnTo: c.Request().URL.RequestURI()}
+	v.Flash = flash
+	if c.QueryParam("after") != "" {
+		v.FirstURL = "/admin/users" + params.encode()
+	}
+	if page.Next != "" {
+		v.NextURL = "/admin/users" + params.encode("after", page.Next)
+	}
+	now := s.db.Now()
+	for _, r := range page.Rows {
+		v.Rows = append(v.Rows, s.adminUserRow(c, &r.User, r.Keys, now))
+	}
+	return render(c, http.StatusOK, views.AdminUsersPage(v))
+}
+
+func (s *server) adminUserRow(c echo.Context, u *store.User, keys int, now time.Time) views.AdminUserRow {
+	return views.AdminUserRow{
+		ID: u.PublicID, Name: u.Name, Email: u.Email, KYC: string(u.KYCStatus), KYCLabel: u.KYCStatus.Label(),
+		IsAdmin: u.IsAdmin(), Disabled: u.Disabled, IsSelf: u.ID == currentUser(c).ID, Keys: keys,
+		Created: views.NewTime(u.CreatedAt, now),
+	}
+}
+
+// adminUserAction runs one change to an account and answers with its row
+// (htmx) or back on the list (plain post). A refusal such as the last-admin
+// rule is shown beside the account, and changes nothing.
+func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (notice string, err error)) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u, err := s.db.UserByPublicID(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	notice, err := change(u)
+	refusal := ""
+	switch {
+	case errors.Is(err, store.ErrLastAdmin):
+		refusal = "Keydesk needs at least one active admin: make another admin first."
+	case errors.Is(err, errBadValue):
+		refusal = "Choose one of the listed values."
+	case err != nil:
+		return err
+	}
+	if !isHTMX(c) {
+		if refusal != "" {
+			notice = refusal
+		}
+		return s.redirectWithFlash(c, adminReturn(c, "/admin/users"), notice)
+	}
+	if u, err = s.db.UserByPublicID(ctx, u.PublicID); err != nil {
+		return err
+	}
+	keys, err := s.db.KeysForUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	row := s.adminUserRow(c, u, len(keys), s.db.Now())
+	status := http.StatusOK
+	if refusal != "" {
+		row.Error, status = refusal, http.StatusUnprocessableEntity
+	} else {
+		c.Response().Header().Set("HX-Trigger", fmt.Sprintf(`{"keydesk:announce": %q}`, notice))
+	}
+	return render(c, status, views.AdminUserRowFragment(row, c.FormValue("return")))
+}
+
+var errBadValue = errors.New("bad value")
+
+func (s *server) adminSetKYC(c echo.Context) error {
+	return s.adminUserAction(c, func(u *store.User) (string, error) {
+		status := store.KYCStatus(c.FormValue("status"))
+		switch status {
+		case store.KYCVerified, store.KYCPending, store.KYCNotStarted, store.KYCRejected:
+		default:
+			return "", errBadValue
+		}
+		ev := s.event(c, currentUser(c), store.ActionKYCChanged, "")
+		ev.SubjectID, ev.Target, ev.Detail = u.ID, u.Email, "kyc: "+u.KYCStatus.Label()+" → "+status.Label()
+		_, err := s.db.UpdateUser(c.Request().Context(), u.ID, store.UserUpdate{KYCStatus: &status}, ev)
+		return fmt.Sprintf("KYC status of %s set to %s.", u.Email, status.Label()), err
+	})
+}
+
+func (s *server) adminSetDisabled(c echo.Context) error {
+	return s.adminUserAction(c, func(u *store.User) (string, error) {
+		disabled := c.FormValue("disabled") == "true"
+		action, word := store.ActionUserEnabled, "enabled"
+		if disabled {
+			action, word = store.ActionUserDisabled, "disabled: their sessions ended and their keys stopped answering"
+		}
+		ev := s.event(c, currentUser(c), action, "")
+		ev.SubjectID, ev.Target = u.ID, u.Email
+		return fmt.Sprintf("%s %s.", u.Email, word), s.db.SetUserDisabled(c.Request().Context(), u.ID, disabled, ev)
+	})
+}
+
+func (s *server) adminSetRole(c echo.Context) error {
+	return s.adminUserAction(c, func(u *store.User) (string, error) {
+		role := store.Role(c.FormValue("role"))
+		if role != store.RoleAdmin && role != store.RoleUser {
+			return "", errBadValue
+		}
+		ev := s.event(c, currentUser(c), store.ActionRoleChanged, "")
+		ev.SubjectID, ev.Target, ev.Detail = u.ID, u.Email, "role: "+string(u.Role)+" → "+string(role)
+		notice := u.Email + " is now an admin."
+		if role == store.RoleUser {
+			notice = u.Email + " is no longer an admin."
+		}
+		return notice, s.db.SetUserRole(c.Request().Context(), u.ID, role, ev)
+	})
+}
+
+// auditActions are the actions the audit log can be filtered by.
+var auditActions = []string{
+	store.ActionLogin, store.ActionLoginFailed, store.ActionLogout, store.ActionSignup, store.ActionUserCreated,
+	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionKYCChanged,
+	store.ActionUserDisabled, store.ActionUserEnabled, store.ActionRoleChanged,
+	store.ActionKeyCreated, store.ActionKeyEnabled, store.ActionKeyDisabled, store.ActionKeyEdited, store.ActionKeyDeleted,
+}
+
+// auditPage lists audit events, newest first, filtered and paged.
+func (s *server) auditPage(c echo.Context) error {
+	fv := views.AuditFilterView{
+		Actor: strings.TrimSpace(c.QueryParam("actor")), Action: c.QueryParam("action"),
+		From: c.QueryParam("from"), Until: c.QueryParam("until"),
+	}
+	v := views.AuditView{Page: s.page(c, "Audit log"), Filter: fv, Actions: auditActions}
+	f := store.AuditFilter{Actor: fv.Actor, Action: fv.Action, After: c.QueryParam("after")}
+	var err error
+	if f.From, err = parseDay(fv.From); err != nil {
+		v.Error = "Enter the From date as YYYY-MM-DD."
+	}
+	if f.Until, err = parseDay(fv.Until); err != nil {
+		v.Error = "Enter the Until date as YYYY-MM-DD."
+	} else if !f.Until.IsZero() {
+		f.Until = f.Until.Add(24 * time.Hour) // the whole day
+	}
+	if v.Error != "" {
+		return render(c, http.StatusUnprocessableEntity, views.AuditPage(v))
+	}
+	page, err := s.db.AuditLog(c.Request().Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		return echo.NewHTTPError(http.StatusBadRequest, "bad page cursor")
+	}
+	if err != nil {
+		return err
+	}
+	params := filterParams{"actor", fv.Actor, "action", fv.Action, "from", fv.From, "until", fv.Until}
+	if f.After != "" {
+		v.FirstURL = "/admin/audit" + params.encode()
+	}
+	if page.Next != "" {
+		v.NextURL = "/admin/audit" + params.encode("after", page.Next)
+	}
+	now := s.db.Now()
+	for _, e := range page.Events {
 		v.Events = append(v.Events, views.AuditRow{
-			At: views.NewTime(e.At, now), Actor: e.Actor, Action: e.Action, Target: e.Target,
+			At: views.NewTime(e.At, now), Actor: e.Actor, Action: e.Action, Subject: e.Subject, Target: e.Target,
 			IP: orDefault(e.IP, "—"), Device: orDefault(deviceOf(e.UserAgent), "—"),
 		})
 	}
 	return render(c, http.StatusOK, views.AuditPage(v))
+}
+
+// parseDay reads a YYYY-MM-DD date as midnight UTC; "" is the zero time.
+func parseDay(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.DateOnly, s)
 }

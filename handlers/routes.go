@@ -61,6 +61,15 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/settings/api-keys/:id/delete", s.deleteKeyConfirm, user)
 	e.POST("/settings/api-keys/:id/delete", s.deleteKey, user)
 
+	e.GET("/admin", s.redirectToInventory, admin...)
+	e.GET("/admin/api-keys", s.adminKeysPage, admin...)
+	e.GET("/admin/api-keys/export", s.adminExport, admin...)
+	e.POST("/admin/api-keys/disable", s.adminBulkDisable, admin...)
+	e.POST("/admin/api-keys/:id/status", s.adminSetKeyStatus, admin...)
+	e.GET("/admin/users", s.adminUsersPage, admin...)
+	e.POST("/admin/users/:id/kyc", s.adminSetKYC, admin...)
+	e.POST("/admin/users/:id/disabled", s.adminSetDisabled, admin...)
+	e.POST("/admin/users/:id/role", s.adminSetRole, admin...)
 	e.GET("/admin/audit", s.auditPage, admin...)
 
 	// The JSON API: API keys only, never session cookies.
@@ -70,6 +79,10 @@ func (s *server) routes(e *echo.Echo) {
 
 func (s *server) redirectToProfile(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/settings/profile")
+}
+
+func (s *server) redirectToInventory(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, "/admin/api-keys")
 }
 
 func (s *server) healthz(c echo.Context) error {

@@ -96,6 +96,11 @@
   bindCopy(document);
   document.addEventListener("htmx:load", function (event) { bindCopy(event.detail.elt); });
 
+  // Server-sent announcements (HX-Trigger: {"keydesk:announce": "…"}).
+  document.addEventListener("keydesk:announce", function (event) {
+    if (event.detail && event.detail.value) announce(event.detail.value);
+  });
+
   // Announce fragments that carry a status message to screen readers.
   document.addEventListener("htmx:afterSwap", function (event) {
     var status = event.detail.target && event.detail.target.querySelector

@@ -17,6 +17,9 @@ const (
 	ActionNameChanged     = "user.name_changed"
 	ActionPasswordChanged = "user.password_changed"
 	ActionSessionsRevoked = "user.sessions_revoked"
+	ActionKYCChanged      = "user.kyc_changed"
+	ActionUserDisabled    = "user.disabled"
+	ActionUserEnabled     = "user.enabled"
 )
 
 // AuditEvent is one entry of the audit log: who did what, to whom, when and
@@ -28,6 +31,7 @@ type AuditEvent struct {
 	Actor     string // the actor as shown: an email, or "cli"
 	Action    string
 	SubjectID int64  // the user the action was about, 0 if none
+	Subject   string // read back only: the subject's email
 	Target    string // what was acted on, e.g. a key's id
 	IP        string
 	UserAgent string

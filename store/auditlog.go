@@ -31,19 +31,19 @@ func (db *DB) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	var where []string
 	var args []any
 	if f.Actor != "" {
-		where = append(where, "lower(actor) = ?")
+		where = append(where, "lower(e.actor) = ?")
 		args = append(args, strings.ToLower(strings.TrimSpace(f.Actor)))
 	}
 	if f.Action != "" {
-		where = append(where, "action = ?")
+		where = append(where, "e.action = ?")
 		args = append(args, f.Action)
 	}
 	if !f.From.IsZero() {
-		where = append(where, "at >= ?")
+		where = append(where, "e.at >= ?")
 		args = append(args, millis(f.From))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "at < ?")
+		where = append(where, "e.at < ?")
 		args = append(args, millis(f.Until))
 	}
 	if f.After != "" {
@@ -51,15 +51,16 @@ func (db *DB) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
 		if err != nil {
 			return AuditPage{}, err
 		}
-		where = append(where, "(at, id) < (?, ?)")
+		where = append(where, "(e.at, e.id) < (?, ?)")
 		args = append(args, at, id)
 	}
-	query := `SELECT id, at, coalesce(actor_id, 0), actor, action, coalesce(subject_id, 0), target, ip, user_agent, detail
-		FROM audit_events`
+	query := `SELECT e.id, e.at, coalesce(e.actor_id, 0), e.actor, e.action, coalesce(e.subject_id, 0),
+			coalesce(s.email, ''), e.target, e.ip, e.user_agent, e.detail
+		FROM audit_events AS e LEFT JOIN users AS s ON s.id = e.subject_id`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY at DESC, id DESC LIMIT ?"
+	query += " ORDER BY e.at DESC, e.id DESC LIMIT ?"
 	args = append(args, f.Limit+1)
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -70,7 +71,7 @@ func (db *DB) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	for rows.Next() {
 		var e AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.SubjectID, &e.Target, &e.IP,
+		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.SubjectID, &e.Subject, &e.Target, &e.IP,
 			&e.UserAgent, &e.Detail); err != nil {
 			return AuditPage{}, fmt.Errorf("audit log: %w", err)
 		}

@@ -37,13 +37,14 @@ var ErrBadCursor = errors.New("bad page cursor")
 
 // InventoryFilter selects and orders the admin key inventory.
 type InventoryFilter struct {
-	Query  string // prefix of a key name or owner email (any case), or exact last 4
-	Status string // "", StatusEnabled, StatusDisabled
-	Risk   string // "", RiskNeverUsed, RiskStale, RiskOwnerDisabled
-	Sort   string // SortCreated (default), SortName, SortLastUsed
-	Asc    bool   // ascending instead of descending
-	After  string // the Next cursor of the previous page
-	Limit  int    // InventoryPageSize when 0
+	Query  string   // prefix of a key name or owner email (any case), or exact last 4
+	Status string   // "", StatusEnabled, StatusDisabled
+	Risk   string   // "", RiskNeverUsed, RiskStale, RiskOwnerDisabled
+	Sort   string   // SortCreated (default), SortName, SortLastUsed
+	Asc    bool     // ascending instead of descending
+	IDs    []string // only these keys (public ids), when not empty
+	After  string   // the Next cursor of the previous page
+	Limit  int      // InventoryPageSize when 0
 }
 
 // InventoryRow is a key with its owner.
@@ -164,6 +165,12 @@ func inventoryWhere(f InventoryFilter, now time.Time) ([]string, []any, error) {
 		where = append(where, "u.disabled = 1")
 	default:
 		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, "k.public_id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		lower := strings.ToLower(q)

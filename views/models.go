@@ -133,17 +133,31 @@ type SessionRow struct {
 // AuditView is the admin audit log.
 type AuditView struct {
 	Page
-	Events []AuditRow
+	Filter   AuditFilterView
+	Actions  []string // the actions to filter by
+	Events   []AuditRow
+	FirstURL string
+	NextURL  string
+	Error    string // a filter that could not be read
+}
+
+// AuditFilterView is the audit log's filters as the URL carries them.
+type AuditFilterView struct {
+	Actor  string
+	Action string
+	From   string // YYYY-MM-DD
+	Until  string // YYYY-MM-DD, inclusive
 }
 
 // AuditRow is one audit event.
 type AuditRow struct {
-	At     Time
-	Actor  string
-	Action string
-	Target string
-	IP     string
-	Device string
+	At      Time
+	Actor   string
+	Action  string
+	Subject string
+	Target  string
+	IP      string
+	Device  string
 }
 
 // ErrorView is an error page.
@@ -211,4 +225,75 @@ type CreatedKey struct {
 	Name    string
 	Enabled bool
 	Created Time
+}
+
+// AdminKeysView is the admin key inventory.
+type AdminKeysView struct {
+	Page
+	Filter    InventoryFilterView
+	Rows      []InventoryRowView
+	FirstURL  string // the first page with the same filters; "" when on it
+	NextURL   string // "" on the last page
+	ExportURL string
+	ReturnTo  string // this page's URL, for plain-post actions to come back to
+}
+
+// InventoryFilterView is the inventory's filters as the URL carries them.
+type InventoryFilterView struct {
+	Query  string
+	Status string
+	Risk   string
+	Sort   string
+	Dir    string
+}
+
+// InventoryRowView is one key in the inventory.
+type InventoryRowView struct {
+	ID            string
+	Name          string
+	Masked        string
+	Enabled       bool
+	OwnerName     string
+	OwnerEmail    string
+	OwnerDisabled bool
+	LastUsed      *Time
+	Created       Time
+}
+
+// BulkDisableView confirms disabling the selected keys.
+type BulkDisableView struct {
+	Page
+	Rows     []InventoryRowView
+	ReturnTo string
+}
+
+// AdminUsersView is the admin user list.
+type AdminUsersView struct {
+	Page
+	Query    string
+	Rows     []AdminUserRow
+	FirstURL string
+	NextURL  string
+	ReturnTo string
+}
+
+// AdminUserRow is one account in the admin list.
+type AdminUserRow struct {
+	ID       string // the public User ID
+	Name     string
+	Email    string
+	KYC      string // stored status, e.g. "not_started"
+	KYCLabel string
+	IsAdmin  bool
+	Disabled bool
+	IsSelf   bool
+	Keys     int
+	Created  Time
+	Error    string // why the last action on this row was refused
+}
+
+// KYCOption is a choice in the KYC status select.
+type KYCOption struct {
+	Value string
+	Label string
 }
