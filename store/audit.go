@@ -20,6 +20,7 @@ const (
 	ActionKYCChanged      = "user.kyc_changed"
 	ActionUserDisabled    = "user.disabled"
 	ActionUserEnabled     = "user.enabled"
+	ActionRoleChanged     = "user.role_changed"
 )
 
 // AuditEvent is one entry of the audit log: who did what, to whom, when and

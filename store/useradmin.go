@@ -12,9 +12,6 @@ import (
 // ErrLastAdmin refuses a change that would leave no active admin.
 var ErrLastAdmin = errors.New("the last admin cannot be removed")
 
-// ActionRoleChanged is an admin granting or revoking the admin role.
-const ActionRoleChanged = "user.role_changed"
-
 // UserFilter selects a page of users for the admin list.
 type UserFilter struct {
 	Query string // prefix of the email or the name, any case

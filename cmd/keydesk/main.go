@@ -60,10 +60,16 @@ const usage = `Keydesk: a self-hostable settings console for API keys.
 Usage:
   keydesk serve [--addr A] [--db PATH] [--demo] [--signup] [--secure-cookies] [--trusted-proxies CIDRS]
   keydesk user add --email E --name N [--admin] [--db PATH]   (password from stdin, or generated)
+  keydesk user set-kyc --email E --status S [--db PATH]   (S: verified, pending, not_started, rejected)
+  keydesk user disable --email E [--db PATH]   (ends their sessions; their keys stop answering)
+  keydesk user enable --email E [--db PATH]    (each key is back to its own status)
   keydesk keys create --email E --name N [--description D] [--db PATH]   (prints the key once)
+  keydesk keys list [--email E] [--db PATH]   (metadata and masked keys, never a key)
   keydesk version
 
-Every flag of serve also reads an environment variable; see the README.`
+Every flag of serve also reads an environment variable; see the README.
+Every other command takes --db or KEYDESK_DB, and is audited with "cli" as the actor.
+Exit codes: 0 success, 1 failure (an unknown email, say), 2 a usage mistake.`
 
 // run is the whole program.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -75,15 +81,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve":
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "user":
-		if len(rest) == 0 || rest[0] != "add" {
-			return usageError{"usage: keydesk user add --email E --name N [--admin]"}
+		switch sub(rest) {
+		case "add":
+			return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+		case "set-kyc":
+			return userSetKYC(ctx, rest[1:], getenv, stdout, stderr)
+		case "disable":
+			return userSetDisabled(ctx, rest[1:], true, getenv, stdout, stderr)
+		case "enable":
+			return userSetDisabled(ctx, rest[1:], false, getenv, stdout, stderr)
 		}
-		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+		return usageError{"usage: keydesk user add|set-kyc|disable|enable --email E …; see keydesk help"}
 	case "keys":
-		if len(rest) == 0 || rest[0] != "create" {
-			return usageError{"usage: keydesk keys create --email E --name N [--description D]"}
+		switch sub(rest) {
+		case "create":
+			return keysCreate(ctx, rest[1:], getenv, stdout, stderr)
+		case "list":
+			return keysList(ctx, rest[1:], getenv, stdout, stderr)
 		}
-		return keysCreate(ctx, rest[1:], getenv, stdout, stderr)
+		return usageError{"usage: keydesk keys create|list …; see keydesk help"}
 	case "version", "--version":
 		fmt.Fprintln(stdout, "keydesk", version)
 		return nil
@@ -94,6 +110,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stderr, usage)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
+}
+
+// sub is a command's subcommand, or "" when none is given.
+func sub(rest []string) string {
+	if len(rest) == 0 {
+		return ""
+	}
+	return rest[0]
 }
 
 // config is serve's configuration, from flags with environment fallbacks.
