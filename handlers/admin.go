@@ -74,9 +74,6 @@ func inventoryParams(v views.InventoryFilterView) filterParams {
 func (s *server) adminKeysPage(c echo.Context) error {
 	f, fv := inventoryFilter(c)
 	page, err := s.db.KeyInventory(c.Request().Context(), f)
-	if errors.Is(err, store.ErrBadCursor) {
-		return echo.NewHTTPError(http.StatusBadRequest, "bad page cursor")
-	}
 	if err != nil {
 		return err
 	}
@@ -120,17 +117,11 @@ func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowVie
 
 // adminSetKeyStatus enables or disables any user's key.
 func (s *server) adminSetKeyStatus(c echo.Context) error {
-	if err := parseForm(c); err != nil {
+	enabled, action, err := keyStatusForm(c)
+	if err != nil {
 		return err
 	}
-	enabled := c.FormValue("enabled") == "true"
-	action := store.ActionKeyDisabled
-	if enabled {
-		action = store.ActionKeyEnabled
-	}
-	admin := currentUser(c)
-	ev := s.event(c, admin, action, "")
-	k, err := s.db.AdminSetKeyEnabled(c.Request().Context(), c.Param("id"), enabled, ev)
+	k, err := s.db.AdminSetKeyEnabled(c.Request().Context(), c.Param("id"), enabled, s.event(c, currentUser(c), action, ""))
 	if err != nil {
 		return err
 	}
@@ -252,9 +243,6 @@ func plural(n int, one, many string) string {
 func (s *server) adminUsersPage(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	page, err := s.db.Users(c.Request().Context(), store.UserFilter{Query: q, After: c.QueryParam("after")})
-	if errors.Is(err, store.ErrBadCursor) {
-		return echo.NewHTTPError(http.StatusBadRequest, "bad page cursor")
-	}
 	if err != nil {
 		return err
 	}
@@ -406,9 +394,6 @@ func (s *server) auditPage(c echo.Context) error {
 		return render(c, http.StatusUnprocessableEntity, views.AuditPage(v))
 	}
 	page, err := s.db.AuditLog(c.Request().Context(), f)
-	if errors.Is(err, store.ErrBadCursor) {
-		return echo.NewHTTPError(http.StatusBadRequest, "bad page cursor")
-	}
 	if err != nil {
 		return err
 	}

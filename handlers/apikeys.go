@@ -135,13 +135,9 @@ func keyFormView(c echo.Context, f *form) views.KeyForm {
 
 // setKeyStatus is the Status switch.
 func (s *server) setKeyStatus(c echo.Context) error {
-	if err := parseForm(c); err != nil {
+	enabled, action, err := keyStatusForm(c)
+	if err != nil {
 		return err
-	}
-	enabled := c.FormValue("enabled") == "true"
-	action := store.ActionKeyDisabled
-	if enabled {
-		action = store.ActionKeyEnabled
 	}
 	u := currentUser(c)
 	k, err := s.db.SetKeyEnabled(c.Request().Context(), u.ID, c.Param("id"), enabled, s.event(c, u, action, ""))
@@ -153,6 +149,18 @@ func (s *server) setKeyStatus(c echo.Context) error {
 		notice = "Key “" + k.Name + "” enabled."
 	}
 	return s.answerKeys(c, http.StatusOK, views.KeysSection{Notice: notice}, notice)
+}
+
+// keyStatusForm reads a Status switch's post: the state asked for, and the
+// audit action that records it.
+func keyStatusForm(c echo.Context) (enabled bool, action string, err error) {
+	if err := parseForm(c); err != nil {
+		return false, "", err
+	}
+	if c.FormValue("enabled") == "true" {
+		return true, store.ActionKeyEnabled, nil
+	}
+	return false, store.ActionKeyDisabled, nil
 }
 
 // editKeyForm shows a key's edit form in its row.

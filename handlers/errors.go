@@ -82,6 +82,8 @@ func statusOf(err error) int {
 		return he.Code
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, store.ErrBadCursor):
+		return http.StatusBadRequest
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -101,6 +103,9 @@ func errorView(status int) views.ErrorView {
 	case http.StatusForbidden:
 		v.Title = "Request refused"
 		v.Message = "This request came from another site, so it was refused. Go back to Keydesk and try again from there."
+	case http.StatusBadRequest:
+		v.Title = "Bad request"
+		v.Message = "Keydesk could not read this request. Go back, reload the page and try again."
 	case http.StatusMethodNotAllowed:
 		v.Message = "This address does not accept that kind of request."
 	case http.StatusRequestEntityTooLarge:
