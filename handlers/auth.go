@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -236,9 +237,18 @@ func validEmail(email string) bool {
 	return err == nil && addr.Address == email && strings.Contains(email, "@")
 }
 
-// hasControl reports control characters, which have no place in a name.
+// hasControl reports text that is not plain: bytes that are not UTF-8,
+// control characters (C0, DEL, C1), and the bidirectional overrides and
+// isolates that can make a name read differently from what it is (a
+// "Trojan Source" trick). Other Unicode, zero-width characters included, is
+// stored exactly and shown escaped.
 func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+	if !utf8.ValidString(s) {
+		return true
+	}
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+	})
 }
 
 // localPath keeps a post-login destination on this site: a path, never
