@@ -266,3 +266,24 @@ func TestFiftyOneKeys(t *testing.T) {
 		t.Errorf("%d keys", len(keys))
 	}
 }
+
+func TestCompression(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+	gz := map[string]string{"Accept-Encoding": "gzip"}
+	for _, path := range []string{"/login", "/settings/api-keys", "/static/app.css", "/static/htmx-2.0.11.min.js"} {
+		res := c.do("GET", path, nil, gz)
+		assertStatus(t, res, http.StatusOK)
+		if res.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("%s is not compressed", path)
+		}
+	}
+	// The answer that shows a key is never compressed (BREACH).
+	res := c.do("POST", "/settings/api-keys", url.Values{"name": {"k"}, "description": {"d"}, "action": {"confirm"}}, gz)
+	assertStatus(t, res, http.StatusOK)
+	if res.Header.Get("Content-Encoding") != "" || fullKey.FindString(res.body) == "" {
+		t.Error("the page showing a new key was compressed")
+	}
+}

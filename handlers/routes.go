@@ -18,6 +18,7 @@ func (s *server) routes(e *echo.Echo) {
 		s.securityHeaders,
 		s.logRequests(),
 		s.recoverPanics(),
+		s.compress(),
 		s.withClientIP,
 		echo.WrapMiddleware(s.crossOriginProtection().Handler),
 		middleware.BodyLimit(bodyLimit),

@@ -96,6 +96,24 @@
   bindCopy(document);
   document.addEventListener("htmx:load", function (event) { bindCopy(event.detail.elt); });
 
+  // Times: the server writes UTC; show the exact time on hover in the
+  // viewer's own time zone and language.
+  var exact = window.Intl ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }) : null;
+  var dateOnly = window.Intl ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }) : null;
+  function localTimes(root) {
+    if (!exact) return;
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      var suffix = (el.getAttribute("title") || "").replace(/^[^]*? UTC/, "");
+      if (el.hasAttribute("title")) el.setAttribute("title", exact.format(when) + suffix);
+      if (el.hasAttribute("data-date")) el.textContent = dateOnly.format(when);
+      if (el.hasAttribute("data-exact")) el.textContent = exact.format(when);
+    });
+  }
+  localTimes(document);
+  document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
+
   // Server-sent announcements (HX-Trigger: {"keydesk:announce": "…"}).
   document.addEventListener("keydesk:announce", function (event) {
     if (event.detail && event.detail.value) announce(event.detail.value);
