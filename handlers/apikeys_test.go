@@ -273,7 +273,7 @@ func TestCompression(t *testing.T) {
 	c := ts.client(t)
 	c.login("uma@example.com", "uma-password")
 	gz := map[string]string{"Accept-Encoding": "gzip"}
-	for _, path := range []string{"/login", "/settings/api-keys", "/static/app.css", "/static/htmx-2.0.11.min.js"} {
+	for _, path := range []string{"/settings/profile", "/settings/api-keys", "/static/app.css", "/static/htmx-2.0.11.min.js"} {
 		res := c.do("GET", path, nil, gz)
 		assertStatus(t, res, http.StatusOK)
 		if res.Header.Get("Content-Encoding") != "gzip" {
