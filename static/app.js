@@ -114,6 +114,35 @@
   localTimes(document);
   document.addEventListener("htmx:load", function (event) { localTimes(event.detail.elt); });
 
+  // Focus. A control marked data-opener (Create, Edit, Delete) is where
+  // focus returns when what it opened closes; Escape inside an open form or
+  // confirmation presses its Cancel ([data-cancel]).
+  var returnFocusTo = null;
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest ? event.target.closest("[data-opener]") : null;
+    if (opener && opener.id) returnFocusTo = opener.id;
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var scope = event.target.closest("#create-panel, .row-form");
+    var cancel = scope ? scope.querySelector("[data-cancel]") : null;
+    if (!cancel) return;
+    event.preventDefault();
+    cancel.click();
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) return;
+    var back = returnFocusTo && document.getElementById(returnFocusTo);
+    if (back) {
+      back.focus();
+      return;
+    }
+    var target = event.detail.target;
+    var fallback = target && document.contains(target) && target.querySelector ? target.querySelector("[tabindex='-1']") : null;
+    if (fallback) fallback.focus();
+  });
+
   // Server-sent announcements (HX-Trigger: {"keydesk:announce": "…"}).
   document.addEventListener("keydesk:announce", function (event) {
     if (event.detail && event.detail.value) announce(event.detail.value);
