@@ -287,3 +287,16 @@ func TestCompression(t *testing.T) {
 		t.Error("the page showing a new key was compressed")
 	}
 }
+
+func TestDescriptionLineBreaksCountOnce(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+	desc := strings.Repeat("a", 250) + "\r\n" + strings.Repeat("b", 249) // 500 characters once "\r\n" is one break
+	createKeyThroughPage(t, c, "multi-line", desc)
+	keys, _ := ts.db.KeysForUser(context.Background(), u.ID)
+	if len(keys) != 1 || keys[0].Description != strings.ReplaceAll(desc, "\r\n", "\n") {
+		t.Fatalf("stored %q", keys[0].Description)
+	}
+}

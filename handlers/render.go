@@ -58,9 +58,12 @@ func parseForm(c echo.Context) error {
 	return nil
 }
 
-// text is a form value as typed, with surrounding white space removed.
+// text is a form value as typed, with surrounding white space removed and
+// line breaks as "\n": a browser posts a textarea's breaks as "\r\n", and
+// a break must count as one character and be stored the same way whichever
+// way the form was sent.
 func text(c echo.Context, name string) string {
-	return strings.TrimSpace(c.FormValue(name))
+	return strings.TrimSpace(strings.ReplaceAll(c.FormValue(name), "\r\n", "\n"))
 }
 
 // length counts characters, not bytes.

@@ -93,7 +93,7 @@ func CreatePanelFragment(p CreatePanel) templ.Component {
 		ctx = templ.ClearChildren(ctx)
 		switch p.Step {
 		case PanelForm:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section id=\"create-panel\" class=\"card create-panel\" aria-labelledby=\"create-heading\"><h2 id=\"create-heading\" class=\"card__title\">Create API Auth Key</h2><form class=\"stack\" method=\"post\" action=\"/settings/api-keys\" hx-post=\"/settings/api-keys\" hx-target=\"#create-panel\" hx-swap=\"outerHTML\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<section id=\"create-panel\" class=\"card create-panel\" aria-labelledby=\"create-heading\"><h2 id=\"create-heading\" class=\"card__title\">New API Auth Key</h2><form class=\"stack\" method=\"post\" action=\"/settings/api-keys\" hx-post=\"/settings/api-keys\" hx-target=\"#create-panel\" hx-swap=\"outerHTML\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

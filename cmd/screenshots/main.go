@@ -6,7 +6,8 @@
 //
 // It serves the app in-process on a throwaway database with a demo user and
 // an admin, drives the browser through the states worth seeing (an error on
-// login, validation errors on Change password), and writes one PNG per page,
+// login, validation errors on Change password, each step of an API Auth
+// Key's create, edit and delete), and writes one PNG per page,
 // width and colour scheme, named like profile-phone-dark.png. It also warns
 // when a page is wider than the viewport, which on a phone means sideways
 // scrolling.
@@ -97,10 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopApp()
-	for _, a := range []e2e.Account{demo, admin} {
-		if _, err := e2e.CreateUser(ctx, db, a); err != nil {
-			return err
-		}
+	demoUser, err := e2e.CreateUser(ctx, db, demo)
+	if err != nil {
+		return err
+	}
+	if _, err := e2e.CreateUser(ctx, db, admin); err != nil {
+		return err
 	}
 
 	allocCtx, cancelAlloc := e2e.NewAllocator(ctx, chrome, tmp)
@@ -172,6 +175,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.shoot(user, "not-found", navigate(base+"/settings/no-such-page", `//h1`)); err != nil {
 		return err
 	}
+	if err := c.shootKeys(ctx, user, base, db, demoUser); err != nil {
+		return err
+	}
 
 	// The admin.
 	adm, closeAdmin := newTab(browser)
@@ -184,6 +190,93 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("log in as admin: %w", err)
 	}
 	return c.shoot(adm, "audit", navigate(base+"/admin/audit", heading("Audit log")))
+}
+
+// The demo user's keys, for the API Auth Key page: realistic names and
+// descriptions of several lengths, one disabled, two used lately.
+var demoKeys = []struct {
+	name, description string
+	enabled           bool
+	usedAgo           time.Duration // 0: never used
+}{
+	{"Billing sync (legacy)", "Old nightly job that pushed invoices to the ERP. Replaced by the billing webhook in March; " +
+		"kept disabled until the finance audit closes.", false, 0},
+	{"Local development", "My laptop, for trying the API from scripts and curl.", true, 0},
+	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", true, 0},
+	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, 50 * time.Minute},
+	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, 2 * time.Minute},
+}
+
+// shootKeys photographs the API Auth Key page: empty, with keys, and each
+// step of create, edit and delete. The key created here comes last, so the
+// other shots show the seeded keys only.
+func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *store.DB, u *store.User) error {
+	page := base + "/settings/api-keys"
+	if err := c.shoot(tab, "keys-empty", navigate(page, `//*[normalize-space()="No API Auth Keys yet"]`)); err != nil {
+		return err
+	}
+	for _, k := range demoKeys {
+		key, _, err := db.CreateKey(ctx, u.ID, k.name, k.description,
+			store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
+		if err != nil {
+			return fmt.Errorf("seed key %q: %w", k.name, err)
+		}
+		if !k.enabled {
+			if _, err := db.SetKeyEnabled(ctx, u.ID, key.PublicID, false,
+				store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyDisabled, Target: key.PublicID, IP: "192.0.2.10"}); err != nil {
+				return fmt.Errorf("disable key %q: %w", k.name, err)
+			}
+		}
+		if k.usedAgo > 0 {
+			at := db.Now().Add(-k.usedAgo)
+			if _, err := db.TouchKey(ctx, key.ID, "203.0.113.24", at, at); err != nil {
+				return fmt.Errorf("use key %q: %w", k.name, err)
+			}
+		}
+	}
+	const row = "CI deploy (GitHub Actions)"
+	open := chromedp.Steps(navigate(page, keyRow(row)), waitScripts())
+	shots := []struct {
+		name  string
+		setup chromedp.Action[chromedp.Void]
+	}{
+		{"keys", open},
+		{"keys-edit", chromedp.Steps(open,
+			chromedp.Click(rowAction(row, "Edit")),
+			chromedp.WaitVisible(control("Key name")))},
+		{"keys-delete", chromedp.Steps(open,
+			chromedp.Click(rowAction(row, "Delete")),
+			chromedp.WaitVisible(button("Delete key")))},
+		{"keys-create", chromedp.Steps(open,
+			chromedp.Click(link("Create API Auth Key")),
+			chromedp.WaitVisible(control("Key name")))},
+		{"keys-confirm", chromedp.Steps(open, fillCreateForm())},
+		{"keys-created", chromedp.Steps(open, fillCreateForm(),
+			chromedp.Click(`//section[.//h2[normalize-space()="Create this key?"]]//button[normalize-space()="Create API Auth Key"]`),
+			chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
+			chromedp.WaitVisible(button("Copy")))},
+	}
+	for _, s := range shots {
+		if err := c.shoot(tab, s.name, s.setup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillCreateForm opens the create form, fills it and goes on to the
+// confirmation step.
+func fillCreateForm() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(link("Create API Auth Key")),
+		chromedp.WaitVisible(control("Key name")),
+		settled(),
+		chromedp.SendKeys(control("Key name"), "Mobile app (iOS)"),
+		chromedp.SendKeys(control("Description"), "Signs requests from the iOS app's background refresh."),
+		chromedp.Click(`//button[@type="submit" and normalize-space()="Create API Auth Key"]`),
+		chromedp.WaitVisible(`//h2[normalize-space()="Create this key?"]`),
+		settled(),
+	)
 }
 
 // camera writes the screenshots.
@@ -230,7 +323,9 @@ func (c camera) shoot(tab context.Context, name string, setup chromedp.Action[ch
 }
 
 // overflowJS reports how far the page is wider than the viewport and the
-// elements that stick out furthest past its right edge.
+// elements that stick out furthest past its right edge, and the boxes whose
+// own content is wider than they are (a table in a scrolling wrapper, say),
+// which hide part of the page without widening it.
 const overflowJS = `(() => {
 	const vw = document.documentElement.clientWidth;
 	const over = document.documentElement.scrollWidth - vw;
@@ -239,16 +334,24 @@ const overflowJS = `(() => {
 		.filter(x => x.right > vw + 1)
 		.sort((a, b) => b.right - a.right)
 		.slice(0, 3)
-		.map(x => x.el.tagName.toLowerCase() + (x.el.className ? "." + String(x.el.className).trim().split(/\s+/).join(".") : "") +
-			" (right edge " + Math.round(x.right) + "px)");
-	return {over, culprits};
+		.map(x => describe(x.el) + " (right edge " + Math.round(x.right) + "px)");
+	const clipped = [...document.querySelectorAll("body *")]
+		.filter(el => !el.matches("input, textarea, select") && el.scrollWidth > el.clientWidth + 1 &&
+			["auto", "scroll", "hidden"].includes(getComputedStyle(el).overflowX) && el.getClientRects().length > 0)
+		.filter(el => !getComputedStyle(el).textOverflow.includes("ellipsis"))
+		.map(el => describe(el) + " (" + el.clientWidth + "px showing " + el.scrollWidth + "px)");
+	function describe(el) {
+		return el.tagName.toLowerCase() + (el.className ? "." + String(el.className).trim().split(/\s+/).join(".") : "");
+	}
+	return {over, culprits, clipped};
 })()`
 
-// checkOverflow warns when the page scrolls sideways.
+// checkOverflow warns when the page, or a box in it, scrolls sideways.
 func (c camera) checkOverflow(tab context.Context, name string, vp viewport) {
 	res, err := chromedp.Run(tab, chromedp.Evaluate[struct {
 		Over     int      `json:"over"`
 		Culprits []string `json:"culprits"`
+		Clipped  []string `json:"clipped"`
 	}](overflowJS))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "warning: %s on %s: overflow check failed: %v\n", name, vp.name, err)
@@ -257,6 +360,10 @@ func (c camera) checkOverflow(tab context.Context, name string, vp viewport) {
 	if res.Over > 0 {
 		fmt.Fprintf(c.stderr, "warning: %s on %s (%dpx) is %dpx wider than the screen; furthest out: %v\n",
 			name, vp.name, vp.width, res.Over, res.Culprits)
+	}
+	if len(res.Clipped) > 0 {
+		fmt.Fprintf(c.stderr, "warning: %s on %s (%dpx): content cut off, to scroll sideways inside: %v\n",
+			name, vp.name, vp.width, res.Clipped)
 	}
 }
 
@@ -294,6 +401,17 @@ func waitScripts() chromedp.Action[chromedp.Void] {
 	}
 }
 
+// settled waits until htmx has finished its last swap: it wires up new
+// content only as it settles, 20 ms after the swap, and a click before
+// that would post the plain form underneath.
+func settled() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](
+			`!document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`)(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
 func logIn(email, password string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		chromedp.Clear(field("Email")),
@@ -310,3 +428,20 @@ func field(label string) string {
 func button(text string) string { return fmt.Sprintf(`//button[normalize-space()=%q]`, text) }
 
 func heading(text string) string { return fmt.Sprintf(`//h1[normalize-space()=%q]`, text) }
+
+// control is the input or textarea whose <label> reads label.
+func control(label string) string {
+	return fmt.Sprintf(`//*[(self::input or self::textarea) and @id=//label[normalize-space()=%q]/@for]`, label)
+}
+
+func link(text string) string { return fmt.Sprintf(`//a[normalize-space()=%q]`, text) }
+
+// keyRow is the keys table's row whose first cell names the key.
+func keyRow(name string) string {
+	return fmt.Sprintf(`//table//tbody/tr[*[1]//*[normalize-space()=%q]]`, name)
+}
+
+// rowAction is a link or button in the key's row, by its text.
+func rowAction(name, text string) string {
+	return keyRow(name) + fmt.Sprintf(`//*[(self::a or self::button) and normalize-space()=%q]`, text)
+}
