@@ -136,7 +136,7 @@ func (s *server) adminSetKeyStatus(c echo.Context) error {
 	if len(page.Rows) != 1 {
 		return store.ErrNotFound
 	}
-	c.Response().Header().Set("HX-Trigger", fmt.Sprintf(`{"keydesk:announce": %q}`, notice))
+	announce(c, notice)
 	return render(c, http.StatusOK, views.AdminKeyRow(inventoryRowView(page.Rows[0], s.db.Now()), c.FormValue("return")))
 }
 
@@ -314,7 +314,7 @@ func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (not
 	if refusal != "" {
 		row.Error, status = refusal, http.StatusUnprocessableEntity
 	} else {
-		c.Response().Header().Set("HX-Trigger", fmt.Sprintf(`{"keydesk:announce": %q}`, notice))
+		announce(c, notice)
 	}
 	return render(c, status, views.AdminUserRowFragment(row, c.FormValue("return")))
 }

@@ -3,11 +3,15 @@ package handlers
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 
 	"keydesk/store"
 )
@@ -281,5 +285,21 @@ func TestAdminAuditFilters(t *testing.T) {
 		assertStatus(t, res, tc.status)
 		assertContains(t, res, tc.want...)
 		assertLacks(t, res, tc.forbid...)
+	}
+}
+
+func TestAnnounceHeaderIsASCIIJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	c := echo.New().NewContext(httptest.NewRequest("POST", "/", nil), rec)
+	announce(c, "Key “Zoë 😀\x00” disabled.")
+	h := rec.Header().Get("HX-Trigger")
+	for i := 0; i < len(h); i++ {
+		if h[i] >= 0x80 {
+			t.Fatalf("non-ASCII byte in %q", h)
+		}
+	}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(h), &got); err != nil || got["keydesk:announce"] != "Key “Zoë 😀\x00” disabled." {
+		t.Errorf("HX-Trigger %q decodes to %v, %v", h, got, err)
 	}
 }

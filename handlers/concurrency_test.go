@@ -122,8 +122,8 @@ type worker struct {
 	fail *failures
 	seq  int
 
-	owned   []*trackedKey // live keys this worker created
-	created []*trackedKey // every key it created, deleted or not
+	owned   []*trackedKey  // live keys this worker created
+	created []*trackedKey  // every key it created, deleted or not
 	acks    map[string]int // acknowledged actions by kind, for the test's log
 }
 

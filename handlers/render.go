@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/a-h/templ"
@@ -15,6 +18,26 @@ func render(c echo.Context, status int, component templ.Component) error {
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)
 	return component.Render(c.Request().Context(), c.Response())
+}
+
+// announce asks the page to read message to screen readers once the htmx
+// swap is done (app.js listens for keydesk:announce). Header values travel
+// as Latin-1, so every character past ASCII is sent as a JSON \u escape.
+func announce(c echo.Context, message string) {
+	b, _ := json.Marshal(map[string]string{"keydesk:announce": message})
+	var out strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r < utf8.RuneSelf:
+			out.WriteRune(r)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(&out, `\u%04x\u%04x`, hi, lo)
+		default:
+			fmt.Fprintf(&out, `\u%04x`, r)
+		}
+	}
+	c.Response().Header().Set("HX-Trigger", out.String())
 }
 
 // seeOther ends a successful plain form post: the browser follows with a
