@@ -189,6 +189,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	); err != nil {
 		return fmt.Errorf("log in as admin: %w", err)
 	}
+	if err := c.shoot(adm, "admin-keys", navigate(base+"/admin/api-keys", heading("Key inventory"))); err != nil {
+		return err
+	}
+	if err := c.shoot(adm, "admin-keys-search", navigate(base+"/admin/api-keys?q=demo%40&status=enabled&sort=name&dir=asc",
+		heading("Key inventory"))); err != nil {
+		return err
+	}
+	if err := c.shoot(adm, "admin-bulk-confirm", chromedp.Steps(
+		navigate(base+"/admin/api-keys", heading("Key inventory")),
+		waitScripts(),
+		chromedp.Click(`(//input[@type="checkbox" and @name="id"])[1]`),
+		chromedp.Click(`(//input[@type="checkbox" and @name="id"])[2]`),
+		chromedp.Click(button("Disable selected…")),
+		chromedp.WaitVisible(`//h1[starts-with(normalize-space(), "Disable")]`),
+	)); err != nil {
+		return err
+	}
+	if err := c.shoot(adm, "admin-users", navigate(base+"/admin/users", heading("Users"))); err != nil {
+		return err
+	}
 	return c.shoot(adm, "audit", navigate(base+"/admin/audit", heading("Audit log")))
 }
 
