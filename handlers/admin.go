@@ -338,7 +338,14 @@ func (s *server) adminSetKYC(c echo.Context) error {
 
 func (s *server) adminSetDisabled(c echo.Context) error {
 	return s.adminUserAction(c, func(u *store.User) (string, error) {
-		disabled := c.FormValue("disabled") == "true"
+		var disabled bool
+		switch c.FormValue("disabled") {
+		case "true":
+			disabled = true
+		case "false":
+		default:
+			return "", errBadValue
+		}
 		action, word := store.ActionUserEnabled, "enabled"
 		if disabled {
 			action, word = store.ActionUserDisabled, "disabled: their sessions ended and their keys stopped answering"

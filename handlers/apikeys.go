@@ -157,10 +157,13 @@ func keyStatusForm(c echo.Context) (enabled bool, action string, err error) {
 	if err := parseForm(c); err != nil {
 		return false, "", err
 	}
-	if c.FormValue("enabled") == "true" {
+	switch c.FormValue("enabled") {
+	case "true":
 		return true, store.ActionKeyEnabled, nil
+	case "false":
+		return false, store.ActionKeyDisabled, nil
 	}
-	return false, store.ActionKeyDisabled, nil
+	return false, "", echo.NewHTTPError(http.StatusBadRequest, "enabled must be true or false")
 }
 
 // editKeyForm shows a key's edit form in its row.

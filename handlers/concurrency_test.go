@@ -673,3 +673,129 @@ func TestStoreFailureDuringAuthentication(t *testing.T) {
 		t.Errorf("the outage changed the keys: %d keys", len(keys))
 	}
 }
+
+// TestWritesCutShortAnswer503 ends requests' contexts at random points
+// while they write, as the request timeout or a client that goes away
+// does. Each is answered either as done (200) or as an outage to retry
+// (503: "Nothing was lost"), never as an unexpected error (500), and the
+// store ends with the last acknowledged change or a later one, never an
+// earlier one.
+func TestWritesCutShortAnswer503(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	k, _, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+	cookie := c.sessionCookie()
+
+	// send serves one htmx post through the router with the given context.
+	send := func(ctx context.Context, path string, form url.Values) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("HX-Request", "true")
+		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		rec := httptest.NewRecorder()
+		ts.echo.ServeHTTP(rec, req)
+		return rec
+	}
+	rename := func(i int) url.Values { return url.Values{"name": {fmt.Sprintf("Uma %d", i)}} }
+	toggle := func(i int) url.Values { return url.Values{"enabled": {fmt.Sprint(i%2 == 0)}} }
+	statusPath := "/settings/api-keys/" + k.PublicID + "/status"
+
+	// How long a write takes here, so deadlines land inside it.
+	start := time.Now()
+	for i := 0; i < 20; i++ {
+		if rec := send(context.Background(), "/settings/profile", rename(-1)); rec.Code != http.StatusOK {
+			t.Fatalf("rename: %d\n%s", rec.Code, rec.Body)
+		}
+	}
+	took := time.Since(start) / 20
+
+	type attempt struct {
+		value  string
+		status int
+	}
+	var names, statuses []attempt
+	counts := map[int]int{}
+	rng := mathrand.New(mathrand.NewPCG(3, 4))
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; i < 4000 && time.Now().Before(deadline); i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.Int64N(int64(took)*2+1)))
+		var rec *httptest.ResponseRecorder
+		if i%2 == 0 {
+			rec = send(ctx, "/settings/profile", rename(i))
+			names = append(names, attempt{rename(i).Get("name"), rec.Code})
+		} else {
+			rec = send(ctx, statusPath, toggle(i))
+			statuses = append(statuses, attempt{toggle(i).Get("enabled"), rec.Code})
+		}
+		cancel()
+		counts[rec.Code]++
+		if rec.Code != http.StatusOK && rec.Code != http.StatusServiceUnavailable && counts[rec.Code] <= 3 {
+			body := rec.Body.String()
+			if i := strings.Index(body, "<main"); i >= 0 {
+				body = body[i:]
+			}
+			t.Errorf("a write cut short by its deadline answered %d, want 200 or 503\n%.600s", rec.Code, body)
+		}
+	}
+	t.Logf("write latency %s; answers by status: %v", took, counts)
+	if counts[http.StatusInternalServerError] > 0 {
+		causes := map[string]int{}
+		for _, line := range strings.Split(ts.logs.String(), "\n") {
+			var l struct {
+				Msg    string `json:"msg"`
+				Status int    `json:"status"`
+				Err    string `json:"err"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request failed" && l.Status == http.StatusInternalServerError {
+				causes[l.Err]++
+			}
+		}
+		t.Errorf("the 500s, by the error the log gives: %v", causes)
+	}
+	if counts[http.StatusServiceUnavailable] == 0 || counts[http.StatusOK] == 0 {
+		t.Fatalf("the deadlines did not cut writes short and spare others: %v", counts)
+	}
+	if logs := ts.logs.String(); lockedDB(logs) {
+		t.Error("the log mentions a locked database")
+	}
+
+	// Nothing acknowledged was lost: the store holds the last acknowledged
+	// value or one sent after it (an unacknowledged write may have landed).
+	possible := func(attempts []attempt, initial string) []string {
+		last := -1
+		for i, a := range attempts {
+			if a.status == http.StatusOK {
+				last = i
+			}
+		}
+		out := []string{initial}
+		if last >= 0 {
+			out = []string{attempts[last].value}
+		}
+		for _, a := range attempts[last+1:] {
+			out = append(out, a.value)
+		}
+		return out
+	}
+	got, err := ts.db.UserByID(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := possible(names, "Uma -1"); !slices.Contains(p, got.Name) {
+		t.Errorf("the name is %q; the answers allow only %q", got.Name, p)
+	}
+	key, err := ts.db.KeyForUser(context.Background(), u.ID, k.PublicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := possible(statuses, "true"); !slices.Contains(p, fmt.Sprint(key.Enabled)) {
+		t.Errorf("the key is enabled=%t; the answers allow only %q", key.Enabled, p)
+	}
+	// And the session is still good.
+	assertStatus(t, c.get("/settings/api-keys"), http.StatusOK)
+}

@@ -182,7 +182,16 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return translate(err)
 	}
-	return translate(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		// When the context ends between the statements and the commit,
+		// database/sql rolls back by itself and Commit says only ErrTxDone.
+		// Nothing was written; report why, so callers answer 503, not 500.
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, sql.ErrTxDone) {
+			return ctxErr
+		}
+		return translate(err)
+	}
+	return nil
 }
 
 // translate maps driver errors to the store's own, in this one place.
