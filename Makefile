@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO      ?= go
 
-.PHONY: help run build test fuzz generate bench screenshots fmt
+.PHONY: help run build test fuzz generate bench gobench screenshots fmt
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -17,7 +17,7 @@ build: ## build bin/keydesk
 
 CHROME := $(or $(KEYDESK_CHROME),$(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n 1))
 
-test: ## run every test: unit, store, handler and browser (Chromium), then a short fuzz of the key parser
+test: ## run every test: unit, store, handler and browser (Chromium), then a short fuzz of the key parser and of every form
 	@if [ -z "$(CHROME)" ]; then \
 		echo "*** WARNING: no Chromium found: the browser tests in e2e/ will be SKIPPED. ***"; \
 		echo "*** Install it (apt-get install chromium) or set KEYDESK_CHROME.           ***"; \
@@ -25,14 +25,29 @@ test: ## run every test: unit, store, handler and browser (Chromium), then a sho
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime 5s ./store
+	@for f in $(FORM_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 2s ./handlers || exit 1; done
 
-fuzz: ## fuzz the API key parser for a minute
+# The fuzz targets of handlers/fuzz_test.go, one per POST route (go fuzzes one
+# target per run).
+FORM_FUZZ := FuzzLogin FuzzSignup FuzzLogout FuzzUpdateName FuzzChangePassword FuzzRevokeOtherSessions \
+	FuzzCreateKey FuzzSetKeyStatus FuzzEditKey FuzzDeleteKey FuzzAdminSetKeyStatus FuzzAdminBulkDisable \
+	FuzzAdminSetKYC FuzzAdminSetDisabled FuzzAdminSetRole
+
+# FUZZTIME is how long `make fuzz` fuzzes each form handler (handlers/fuzz_test.go,
+# one target per POST route; go fuzzes one target per run).
+FUZZTIME ?= 10s
+
+fuzz: ## fuzz the API key parser for a minute, then each form handler for FUZZTIME (10s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime 60s ./store
+	@for f in $(FORM_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./handlers || exit 1; done
 
 generate: ## regenerate the templ components (*_templ.go)
 	$(GO) tool templ generate
 
-bench: ## run the Go benchmarks
+bench: build ## load-test the real server over loopback (about a minute) and write docs/BENCHMARKS.md
+	$(GO) run ./cmd/loadbench -bin bin/keydesk -out docs/BENCHMARKS.md
+
+gobench: ## run the in-process Go micro-benchmarks (go test -bench)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 screenshots: ## photograph every page (desktop and phone, light and dark) into docs/screenshots

@@ -137,7 +137,7 @@ func (s *server) adminSetKeyStatus(c echo.Context) error {
 		return store.ErrNotFound
 	}
 	announce(c, notice)
-	return render(c, http.StatusOK, views.AdminKeyRow(inventoryRowView(page.Rows[0], s.db.Now()), c.FormValue("return")))
+	return render(c, http.StatusOK, views.AdminKeyRow(inventoryRowView(page.Rows[0], s.db.Now()), postValue(c, "return")))
 }
 
 // adminBulkDisable disables the selected keys after a confirmation page.
@@ -153,7 +153,7 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 	if len(ids) > maxBulk {
 		return echo.NewHTTPError(http.StatusBadRequest, "too many keys selected")
 	}
-	if c.FormValue("confirm") != "yes" {
+	if postValue(c, "confirm") != "yes" {
 		page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: ids, Limit: maxBulk})
 		if err != nil {
 			return err
@@ -225,7 +225,7 @@ func safeCells(cells ...string) []string {
 // adminReturn is where a plain-post admin action goes back to: the page it
 // came from when that is an admin page, or def.
 func adminReturn(c echo.Context, def string) string {
-	r := localPath(c.FormValue("return"))
+	r := localPath(postValue(c, "return"))
 	if !strings.HasPrefix(r, "/admin/") {
 		return def
 	}
@@ -316,14 +316,14 @@ func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (not
 	} else {
 		announce(c, notice)
 	}
-	return render(c, status, views.AdminUserRowFragment(row, c.FormValue("return")))
+	return render(c, status, views.AdminUserRowFragment(row, postValue(c, "return")))
 }
 
 var errBadValue = errors.New("bad value")
 
 func (s *server) adminSetKYC(c echo.Context) error {
 	return s.adminUserAction(c, func(u *store.User) (string, error) {
-		status := store.KYCStatus(c.FormValue("status"))
+		status := store.KYCStatus(postValue(c, "status"))
 		switch status {
 		case store.KYCVerified, store.KYCPending, store.KYCNotStarted, store.KYCRejected:
 		default:
@@ -339,7 +339,7 @@ func (s *server) adminSetKYC(c echo.Context) error {
 func (s *server) adminSetDisabled(c echo.Context) error {
 	return s.adminUserAction(c, func(u *store.User) (string, error) {
 		var disabled bool
-		switch c.FormValue("disabled") {
+		switch postValue(c, "disabled") {
 		case "true":
 			disabled = true
 		case "false":
@@ -358,7 +358,7 @@ func (s *server) adminSetDisabled(c echo.Context) error {
 
 func (s *server) adminSetRole(c echo.Context) error {
 	return s.adminUserAction(c, func(u *store.User) (string, error) {
-		role := store.Role(c.FormValue("role"))
+		role := store.Role(postValue(c, "role"))
 		if role != store.RoleAdmin && role != store.RoleUser {
 			return "", errBadValue
 		}

@@ -39,7 +39,7 @@ func (s *server) createKey(c echo.Context) error {
 	if err := parseForm(c); err != nil {
 		return err
 	}
-	action := c.FormValue("action")
+	action := postValue(c, "action")
 	if action == "cancel" {
 		if isHTMX(c) {
 			return render(c, http.StatusOK, views.CreatePanelFragment(views.CreatePanel{}))
@@ -157,7 +157,7 @@ func keyStatusForm(c echo.Context) (enabled bool, action string, err error) {
 	if err := parseForm(c); err != nil {
 		return false, "", err
 	}
-	switch c.FormValue("enabled") {
+	switch postValue(c, "enabled") {
 	case "true":
 		return true, store.ActionKeyEnabled, nil
 	case "false":

@@ -48,8 +48,8 @@ func (s *server) login(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	email, password := text(c, "email"), c.FormValue("password")
-	v := s.loginView(c, email, localPath(c.FormValue("next")))
+	email, password := text(c, "email"), postValue(c, "password")
+	v := s.loginView(c, email, localPath(postValue(c, "next")))
 	if email == "" || password == "" {
 		v.Error = "Enter your email and password."
 		return render(c, http.StatusUnprocessableEntity, views.LoginPage(v))
@@ -190,7 +190,7 @@ func (s *server) signup(c echo.Context) error {
 	if err := parseForm(c); err != nil {
 		return err
 	}
-	name, email, password := text(c, "name"), text(c, "email"), c.FormValue("password")
+	name, email, password := text(c, "name"), text(c, "email"), postValue(c, "password")
 	var f form
 	f.check(name != "", "name", "Enter your name.")
 	f.check(length(name) <= maxNameLen, "name", "Use at most 100 characters.")

@@ -38,6 +38,14 @@ const (
 	fuzzPasswordHash = "$argon2id$v=19$m=19456,t=2,p=1$JtEo8U7E2wrxQf6a/M/yYg$nmJKwLiM2CE03rEXdzi2kEX4ImfS4gM3c4fA4v8YzsU"
 )
 
+// TestFuzzPasswordHash keeps the seeds that log in with fuzzPassword
+// meaningful.
+func TestFuzzPasswordHash(t *testing.T) {
+	if err := store.CheckPassword(fuzzPasswordHash, fuzzPassword); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // fuzzApp is one application for one fuzz target.
 type fuzzApp struct {
 	ts       *testServer

@@ -112,7 +112,7 @@ func (s *server) changePassword(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
+	current, next, confirm := postValue(c, "current_password"), postValue(c, "new_password"), postValue(c, "confirm_password")
 	var f form
 	f.check(current != "", "current_password", "Enter your current password.")
 	checkNewPassword(&f, "new_password", next)

@@ -81,12 +81,19 @@ func parseForm(c echo.Context) error {
 	return nil
 }
 
+// postValue is a value of the posted form, never of the URL's query: a
+// password or a choice must come in the body, where it is neither logged
+// nor kept in a history.
+func postValue(c echo.Context, name string) string {
+	return c.Request().PostFormValue(name)
+}
+
 // text is a form value as typed, with surrounding white space removed and
 // line breaks as "\n": a browser posts a textarea's breaks as "\r\n", and
 // a break must count as one character and be stored the same way whichever
 // way the form was sent.
 func text(c echo.Context, name string) string {
-	return strings.TrimSpace(strings.ReplaceAll(c.FormValue(name), "\r\n", "\n"))
+	return strings.TrimSpace(strings.ReplaceAll(postValue(c, name), "\r\n", "\n"))
 }
 
 // length counts characters, not bytes.

@@ -103,6 +103,8 @@ func TestRoutes(t *testing.T) {
 		{name: "an empty name is refused beside the field", as: "user", method: "POST", path: "/settings/profile",
 			form: url.Values{"name": {"  "}}, wantStatus: 422,
 			want: []string{`id="name-error"`, "Enter your name.", `aria-invalid="true"`, "Personal Details"}},
+		{name: "form values in the URL query do not count", as: "user", method: "POST", path: "/settings/profile?name=From+Query",
+			form: url.Values{}, wantStatus: 422, want: []string{"Enter your name."}, forbid: []string{"From Query"}},
 		{name: "a 101-character name is refused, input kept", as: "user", method: "POST", path: "/settings/profile",
 			form: url.Values{"name": {long}}, wantStatus: 422, want: []string{"Use at most 100 characters.", long}},
 		{name: "htmx gets the name fragment", as: "user", method: "POST", path: "/settings/profile",
