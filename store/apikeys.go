@@ -191,12 +191,7 @@ func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev A
 // current row every time, so a disabled or deleted key fails on the very
 // next request.
 func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*APIKey, *User, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-			k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
-			u.id, u.public_id, u.name, u.email, u.password_hash, u.kalp_id, u.kyc_status, u.role, u.disabled,
-			u.created_at, u.updated_at
-		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
-		WHERE k.hash = ? AND k.enabled = 1 AND u.disabled = 0`, hash)
+	row := db.authStmt.QueryRowContext(ctx, hash)
 	var k APIKey
 	var u User
 	var kCreated, kUpdated, used, uCreated, uUpdated int64
@@ -236,3 +231,10 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 	}
 	return n > 0, nil
 }
+
+const authenticateKeyQuery = `SELECT k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
+			k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
+			u.id, u.public_id, u.name, u.email, u.password_hash, u.kalp_id, u.kyc_status, u.role, u.disabled,
+			u.created_at, u.updated_at
+		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
+		WHERE k.hash = ? AND k.enabled = 1 AND u.disabled = 0`

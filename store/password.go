@@ -20,8 +20,9 @@ const (
 )
 
 // argon2id parameters: OWASP ASVS 5.0's floor (19 MiB, 2 passes, 1 lane).
-// A hash costs about 19 MiB while it runs, so hashing is capped at a few at a
-// time: a burst of sign-ins waits instead of exhausting memory.
+// A hash costs about 19 MiB while it runs, so at most two run at once: a
+// burst of sign-ins queues instead of exhausting memory, and with one lane
+// each, two hashes already keep two cores busy.
 const (
 	argonMemory  = 19 * 1024 // KiB
 	argonTime    = 2
@@ -30,7 +31,7 @@ const (
 	argonKeyLen  = 32
 )
 
-var hashSlots = make(chan struct{}, 4)
+var hashSlots = make(chan struct{}, 2)
 
 // ErrMismatch is what CheckPassword answers for a wrong password.
 var ErrMismatch = errors.New("password does not match")

@@ -45,6 +45,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	now   func() time.Time
+
+	authStmt *sql.Stmt
 }
 
 // Option changes how Open builds a DB.
@@ -80,6 +82,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.authStmt, err = db.read.PrepareContext(ctx, authenticateKeyQuery); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -109,6 +115,9 @@ func openPool(path string, writer bool, conns int) (*sql.DB, error) {
 // Close closes both pools. With WAL, the last connection to close
 // checkpoints the log into the main file.
 func (db *DB) Close() error {
+	if db.authStmt != nil {
+		db.authStmt.Close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

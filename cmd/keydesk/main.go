@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +28,9 @@ import (
 	"keydesk/handlers"
 	"keydesk/store"
 )
+
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 48 << 20
 
 // version is set at build time: -ldflags "-X main.version=…".
 var version = "dev"
@@ -199,6 +203,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	if getenv("GOMEMLIMIT") == "" {
+		// A soft limit makes the collector return short-lived buffers
+		// (password hashes, pages, gzip) sooner; GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 
 	db, err := store.Open(ctx, cfg.db)
 	if err != nil {
