@@ -1,0 +1,332 @@
+// Command loadbench measures a real Keydesk server under load and writes the
+// figures to docs/BENCHMARKS.md; `make bench` runs it.
+//
+// It builds nothing: it runs the keydesk binary it is given as two
+// `keydesk serve` processes side by side, each on a SQLite file in a
+// temporary directory that it seeded first (a 1k-key and a 100k-key
+// inventory). It signs in over HTTP like a browser, then drives each
+// scenario over loopback with concurrent keep-alive clients for a fixed
+// time, the scenarios taking turns, and reports requests per second and
+// latency percentiles against the floor (/healthz on the same server), with
+// each server's peak resident memory read from /proc. It stops by itself;
+// nothing it starts outlives it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"keydesk/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line.
+type config struct {
+	bin      string
+	out      string
+	clients  int
+	duration time.Duration
+	rounds   int
+	warmup   time.Duration
+	small    int // keys in the small inventory (over small/10 users)
+	large    int // keys in the large one (over large/10 users)
+	keep     bool
+	only     *regexp.Regexp // the rows to measure, besides the floor; nil: all
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.StringVar(&c.bin, "bin", "bin/keydesk", "the keydesk binary to measure (make bench builds it)")
+	fs.StringVar(&c.out, "out", "", "also write the results into this Markdown file (e.g. docs/BENCHMARKS.md)")
+	fs.IntVar(&c.clients, "clients", 32, "concurrent clients, each with its own keep-alive connection")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "how long each scenario is measured, in all")
+	fs.IntVar(&c.rounds, "rounds", 10, "slices each scenario's time is cut into, taken in turn with the other scenarios'")
+	fs.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "load before each slice, not measured")
+	fs.IntVar(&c.small, "small", 1_000, "keys in the small inventory, over one user per 10 keys")
+	fs.IntVar(&c.large, "large", 100_000, "keys in the large inventory, over one user per 10 keys")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary databases and server logs, and print where")
+	only := fs.String("run", "", "measure only the rows matching this regexp, and the floor (for profiling; not with -out)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return c, fmt.Errorf("-run: %w", err)
+		}
+		if c.out != "" {
+			return c, errors.New("-run measures part of the table; it cannot write -out")
+		}
+		c.only = re
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.clients < 1 || c.duration <= 0 || c.rounds < 1 || c.warmup < 0 {
+		return c, errors.New("-clients, -duration and -rounds must be positive, -warmup not negative")
+	}
+	if c.small < 500 || c.large < 500 {
+		// Fewer keys means fewer than 43 users, and no user00042 to search for.
+		return c, errors.New("-small and -large must be at least 500")
+	}
+	return c, nil
+}
+
+// run is the whole program.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	bin, err := filepath.Abs(cfg.bin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%w (build it first: make build)", err)
+	}
+	tmp, err := os.MkdirTemp("", "keydesk-loadbench-")
+	if err != nil {
+		return err
+	}
+	if cfg.keep {
+		fmt.Fprintln(stderr, "loadbench: keeping the databases and server logs in", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "loadbench: "+format+"\n", a...) }
+	began, loadBefore := time.Now(), loadAverage()
+
+	progress("seeding %d keys over %d users, and a user with %d keys", cfg.small, cfg.small/10, store.MaxKeysPerUser)
+	small, err := seed(ctx, filepath.Join(tmp, "small", "keydesk.db"), cfg.small/10, cfg.small, true, began)
+	if err != nil {
+		return err
+	}
+	progress("seeding %d keys over %d users", cfg.large, cfg.large/10)
+	large, err := seed(ctx, filepath.Join(tmp, "large", "keydesk.db"), cfg.large/10, cfg.large, false, began)
+	if err != nil {
+		return err
+	}
+
+	// Both servers run for the whole measurement, one idle while the other
+	// is measured, so that the scenarios can take turns: drift in what else
+	// the machine does then touches every row alike.
+	smallSrv, err := startServer(ctx, bin, small.path, filepath.Join(tmp, "small.log"))
+	if err != nil {
+		return err
+	}
+	largeSrv, err := startServer(ctx, bin, large.path, filepath.Join(tmp, "large.log"))
+	if err != nil {
+		return errors.Join(err, smallSrv.stop())
+	}
+	rep := report{cfg: cfg, bin: bin, small: small, large: large, started: began, loadBefore: loadBefore}
+	err = measure(ctx, cfg, &rep, smallSrv, largeSrv, progress)
+	err = errors.Join(err, smallSrv.stop(), largeSrv.stop())
+	rep.rssSmall, rep.rssLarge = smallSrv.peakRSS(), largeSrv.peakRSS()
+	if err != nil {
+		if !cfg.keep && ctx.Err() == nil {
+			err = fmt.Errorf("%w (run with -keep to keep the server logs)", err)
+		}
+		return err
+	}
+	rep.elapsed = time.Since(began)
+	rep.loadAfter = loadAverage()
+
+	md := rep.markdown()
+	fmt.Fprintln(stdout, md)
+	if cfg.out != "" {
+		if err := writeResults(cfg.out, md); err != nil {
+			return err
+		}
+		progress("wrote %s", cfg.out)
+	}
+	return nil
+}
+
+// measure signs in, checks one answer of every scenario, then runs the
+// scenarios in rounds, each taking its turn for duration/rounds, and puts
+// one row per scenario in the report.
+func measure(ctx context.Context, cfg config, rep *report, small, large *server, progress func(string, ...any)) error {
+	scs, err := smallScenarios(ctx, small.base, rep.small)
+	if err != nil {
+		return err
+	}
+	inv, err := inventoryScenarios(ctx, large.base, rep.large, sizeLabel(cfg.large))
+	if err != nil {
+		return err
+	}
+	scs = append(scs, inv...)
+	if cfg.only != nil {
+		scs = slices.DeleteFunc(scs, func(sc scenario) bool { return sc.name != rowFloor && !cfg.only.MatchString(sc.name) })
+	}
+
+	client := newClient(cfg.clients)
+	defer client.CloseIdleConnections()
+	for _, sc := range scs {
+		if err := probe(client, sc); err != nil {
+			return err
+		}
+	}
+	samples := make([][]time.Duration, len(scs))
+	elapsed := make([]time.Duration, len(scs))
+	slice := cfg.duration / time.Duration(cfg.rounds)
+	for round := range cfg.rounds {
+		progress("round %d of %d: %d scenarios, %v each, %d clients", round+1, cfg.rounds, len(scs), slice, cfg.clients)
+		for i, sc := range scs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			lat, d, err := drive(client, sc, cfg.clients, cfg.warmup, slice)
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			if err != nil {
+				return err
+			}
+			samples[i] = append(samples[i], lat...)
+			elapsed[i] += d
+		}
+	}
+	for i, sc := range scs {
+		r, err := summarize(sc.name, samples[i], elapsed[i])
+		if err != nil {
+			return err
+		}
+		rep.results = append(rep.results, r)
+	}
+	return nil
+}
+
+// smallScenarios are the rows measured on the small database.
+func smallScenarios(ctx context.Context, base string, ds *dataset) ([]scenario, error) {
+	userCookie, err := login(ctx, base, ds.keyPageUser)
+	if err != nil {
+		return nil, err
+	}
+	valid := ds.valid
+	badChecksum := make([]string, len(valid))
+	unknown := make([]string, len(valid))
+	for i, k := range valid {
+		badChecksum[i] = corruptChecksum(k)
+		unknown[i] = store.GenerateKey()
+	}
+	rotate := func(keys []string) func(w, i int) *http.Request {
+		return func(w, i int) *http.Request {
+			// Each worker walks the keys from its own starting point, so
+			// every key is in use and workers seldom send the same one.
+			return get(ctx, base+"/api/v1/me", "Authorization", "Bearer "+keys[(w*7919+i)%len(keys)])
+		}
+	}
+	scs := []scenario{
+		{name: rowFloor, want: http.StatusOK,
+			request: func(int, int) *http.Request { return get(ctx, base+"/healthz") }},
+		{name: rowMeValid, want: http.StatusOK, request: rotate(valid),
+			check: contains(`"key":{"id":"key_`)},
+		{name: rowMeBadChecksum, want: http.StatusUnauthorized, request: rotate(badChecksum),
+			check: contains(`"invalid_token"`)},
+		{name: rowMeUnknown, want: http.StatusUnauthorized, request: rotate(unknown),
+			check: contains(`"invalid_token"`)},
+		{name: rowKeyPage, want: http.StatusOK,
+			request: func(int, int) *http.Request {
+				return get(ctx, base+"/settings/api-keys", "Cookie", userCookie, "Accept-Encoding", "gzip")
+			},
+			check: func(body string) error {
+				if n := strings.Count(body, store.KeyPrefix+"…"); n != store.MaxKeysPerUser {
+					return fmt.Errorf("the page shows %d masked keys, want %d", n, store.MaxKeysPerUser)
+				}
+				return nil
+			}},
+	}
+	inv, err := inventoryScenarios(ctx, base, ds, sizeLabel(ds.keys))
+	if err != nil {
+		return nil, err
+	}
+	return append(scs, inv...), nil
+}
+
+// inventoryScenarios are the admin inventory's rows on one database.
+func inventoryScenarios(ctx context.Context, base string, ds *dataset, size string) ([]scenario, error) {
+	adminCookie, err := login(ctx, base, ds.admin)
+	if err != nil {
+		return nil, err
+	}
+	page := func(path string) func(int, int) *http.Request {
+		return func(int, int) *http.Request {
+			return get(ctx, base+path, "Cookie", adminCookie, "Accept-Encoding", "gzip")
+		}
+	}
+	return []scenario{
+		{name: fmt.Sprintf(rowAdminFirst, size), want: http.StatusOK, request: page("/admin/api-keys"),
+			check: rowsShown(store.InventoryPageSize)},
+		// user00042 owns one key in ten: ten keys in either inventory.
+		{name: fmt.Sprintf(rowAdminSearch, size), want: http.StatusOK, request: page("/admin/api-keys?q=user00042@"),
+			check: rowsShown(ds.keys / ds.users)},
+	}, nil
+}
+
+// sizeLabel names an inventory by its size: 1k, 100k, 2500.
+func sizeLabel(keys int) string {
+	if keys%1000 == 0 {
+		return fmt.Sprintf("%dk", keys/1000)
+	}
+	return fmt.Sprint(keys)
+}
+
+// corruptChecksum changes a key's last character, so that its checksum no
+// longer matches while it keeps the key's shape.
+func corruptChecksum(key string) string {
+	last := key[len(key)-1]
+	repl := byte('0')
+	if last == '0' {
+		repl = '1'
+	}
+	bad := key[:len(key)-1] + string(repl)
+	if store.ParseKey(bad) == nil {
+		panic("corruptChecksum made a valid key")
+	}
+	return bad
+}
+
+func contains(want string) func(string) error {
+	return func(body string) error {
+		if !strings.Contains(body, want) {
+			return fmt.Errorf("the answer lacks %q", want)
+		}
+		return nil
+	}
+}
+
+// rowsShown checks that an inventory page lists n keys.
+func rowsShown(n int) func(string) error {
+	return func(body string) error {
+		if got := strings.Count(body, store.KeyPrefix+"…"); got != n {
+			return fmt.Errorf("the page shows %d masked keys, want %d", got, n)
+		}
+		return nil
+	}
+}
