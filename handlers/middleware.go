@@ -107,6 +107,19 @@ func (s *server) compress() echo.MiddlewareFunc {
 	})
 }
 
+// errorsInside writes an error's page here, inside compress, so error pages
+// are compressed too; outer middleware then sees a written response.
+func (s *server) errorsInside(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err != nil && !c.Response().Committed {
+			c.Error(err)
+			return nil
+		}
+		return err
+	}
+}
+
 type ctxClientIP struct{}
 
 // withClientIP puts the client's address, as the IP extractor judges it, in

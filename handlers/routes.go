@@ -19,6 +19,7 @@ func (s *server) routes(e *echo.Echo) {
 		s.logRequests(),
 		s.recoverPanics(),
 		s.compress(),
+		s.errorsInside,
 		s.withClientIP,
 		echo.WrapMiddleware(s.crossOriginProtection().Handler),
 		middleware.BodyLimit(bodyLimit),

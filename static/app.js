@@ -139,9 +139,21 @@
       return;
     }
     var target = event.detail.target;
+    // After an outerHTML swap the target is the old element, gone from the
+    // page; its replacement carries the same id.
+    if (target && !document.contains(target) && target.id) target = document.getElementById(target.id);
     var fallback = target && document.contains(target) && target.querySelector ? target.querySelector("[tabindex='-1']") : null;
     if (fallback) fallback.focus();
   });
+
+  // Opening a disclosure (Change password) hides its summary, which had
+  // focus: move focus to the first field inside.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.matches || !details.matches("details.disclosure") || !details.open) return;
+    var first = details.querySelector("input:not([type=hidden]), textarea, select");
+    if (first) first.focus();
+  }, true);
 
   // Server-sent announcements (HX-Trigger: {"keydesk:announce": "…"}).
   document.addEventListener("keydesk:announce", function (event) {

@@ -523,7 +523,7 @@ func KeysSectionFragment(v KeysSection, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<div class=\"table-wrap\"><table class=\"table keys-table\"><thead><tr><th scope=\"col\">Key Name</th><th scope=\"col\">Last Used</th><th scope=\"col\">Status</th><th scope=\"col\">API Auth Key</th><th scope=\"col\">Date Created</th><th scope=\"col\">Manage</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Keys table\"><table class=\"table keys-table\"><thead><tr><th scope=\"col\">Key Name</th><th scope=\"col\">Last Used</th><th scope=\"col\">Status</th><th scope=\"col\">API Auth Key</th><th scope=\"col\">Date Created</th><th scope=\"col\">Manage</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
