@@ -55,7 +55,8 @@ func TestTimesInTheViewersZone(t *testing.T) {
 		t.Skipf("no time zone data here: %v", err)
 	}
 	local := created.In(tokyo)
-	m := regexp.MustCompile(`(\d{1,2}):(\d{2})\s*([AP]M)`).FindStringSubmatch(title)
+	// The whole title is one en-US date and time, e.g. "Nov 29, 2026, 1:36 PM".
+	m := regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2}, \d{4}, (\d{1,2}):(\d{2})[\s\x{202f}]([AP]M)$`).FindStringSubmatch(title)
 	if m == nil {
 		t.Fatalf("no clock time in the hover title %q", title)
 	}

@@ -102,7 +102,8 @@
   var dateOnly = window.Intl ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }) : null;
   function localTimes(root) {
     if (!exact) return;
-    root.querySelectorAll("time[datetime]").forEach(function (el) {
+    root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
+      el.setAttribute("data-local", "");
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
       var suffix = (el.getAttribute("title") || "").replace(/^[^]*? UTC/, "");
