@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -63,9 +62,11 @@ func keydeskBinary(t *testing.T) string {
 		t.Skip("builds and runs the real binary; skipped under -short")
 	}
 	builtBinary.once.Do(func() {
+		// go test runs with the go command's directory first on PATH.
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			builtBinary.err = fmt.Errorf("find the go command: %w", err)
+			return
 		}
 		if builtBinary.dir, builtBinary.err = os.MkdirTemp("", "keydesk-reliability-"); builtBinary.err != nil {
 			return
