@@ -47,7 +47,8 @@ func TestAccountFlow(t *testing.T) {
 		chromedp.Clear(field("Name")),
 		chromedp.SendKeys(field("Name"), newName),
 		chromedp.Click(button("Save")),
-		chromedp.WaitVisible(hasText("Name saved.")))
+		chromedp.WaitVisible(hasText("Name saved.")),
+		settled())
 	if got := historyLen(t, ctx); got != history {
 		t.Errorf("saving the name navigated (history %d → %d); want an htmx swap in place", history, got)
 	}
@@ -61,7 +62,10 @@ func TestAccountFlow(t *testing.T) {
 		chromedp.SendKeys(field("New password"), newPassword),
 		chromedp.SendKeys(field("Confirm new password"), newPassword),
 		chromedp.Click(submit("Change password")),
-		chromedp.WaitVisible(startsWith("Password changed")))
+		chromedp.WaitVisible(startsWith("Password changed")),
+		// Settling moves focus (and may scroll) back to "Change password":
+		// let it finish before the next click, which aims at a position.
+		settled())
 
 	run(t, ctx, "log out from the user menu",
 		chromedp.Click(menuOf(newName)),
@@ -106,7 +110,8 @@ func TestAccountWithoutJavaScript(t *testing.T) {
 		chromedp.Clear(field("Name")),
 		chromedp.SendKeys(field("Name"), newName),
 		chromedp.Click(button("Save")),
-		chromedp.WaitVisible(hasText("Name saved.")))
+		chromedp.WaitVisible(hasText("Name saved.")),
+		settled())
 	if got := historyLen(t, ctx); got != history+1 {
 		t.Errorf("history %d → %d after saving the name; want one navigation (post, redirect back)", history, got)
 	}
