@@ -17,13 +17,16 @@ build: ## build bin/keydesk
 
 CHROME := $(or $(KEYDESK_CHROME),$(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n 1))
 
+# The browser tests (e2e) run after the others, on their own: beside the
+# crash and load tests on two cores, their timing would be the machine's.
 test: ## run every test: unit, store, handler and browser (Chromium), then a short fuzz of the key parser and of every form
 	@if [ -z "$(CHROME)" ]; then \
 		echo "*** WARNING: no Chromium found: the browser tests in e2e/ will be SKIPPED. ***"; \
 		echo "*** Install it (apt-get install chromium) or set KEYDESK_CHROME.           ***"; \
 	fi
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 -timeout 10m ./e2e
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime 5s ./store
 	@for f in $(FORM_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 2s ./handlers || exit 1; done
 
