@@ -218,7 +218,8 @@ func TestKeyActions(t *testing.T) {
 	})
 
 	t.Run("every action is audited, never with the key", func(t *testing.T) {
-		events, _ := ts.db.AuditEvents(context.Background(), 100)
+		auditPage, _ := ts.db.AuditLog(context.Background(), store.AuditFilter{Limit: 100})
+		events := auditPage.Events
 		seen := map[string]int{}
 		for _, e := range events {
 			seen[e.Action]++

@@ -160,7 +160,8 @@ func TestLoginAndLogout(t *testing.T) {
 	})
 
 	t.Run("login and logout are audited", func(t *testing.T) {
-		events, err := ts.db.AuditEvents(context.Background(), 100)
+		auditPage, err := ts.db.AuditLog(context.Background(), store.AuditFilter{Limit: 100})
+		events := auditPage.Events
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -490,7 +490,8 @@ func TestConcurrentKeyAndNameChanges(t *testing.T) {
 	}
 
 	// The store holds exactly what was acknowledged.
-	events, err := ts.db.AuditEvents(ctx, 100_000)
+	auditPage, err := ts.db.AuditLog(ctx, store.AuditFilter{Limit: 100_000})
+	events := auditPage.Events
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,8 @@ func TestChangePassword(t *testing.T) {
 	})
 
 	t.Run("the change is audited", func(t *testing.T) {
-		events, err := ts.db.AuditEvents(context.Background(), 100)
+		auditPage, err := ts.db.AuditLog(context.Background(), store.AuditFilter{Limit: 100})
+		events := auditPage.Events
 		if err != nil {
 			t.Fatal(err)
 		}

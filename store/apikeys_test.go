@@ -92,7 +92,8 @@ func TestKeyLifecycle(t *testing.T) {
 	if _, _, err := db.AuthenticateKey(ctx, HashKey(secret)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a deleted key authenticates: %v", err)
 	}
-	events, _ := db.AuditEvents(ctx, 10)
+	auditPage, _ := db.AuditLog(ctx, AuditFilter{Limit: 10})
+	events := auditPage.Events
 	if events[0].Action != ActionKeyDeleted || events[0].Target != k.PublicID {
 		t.Errorf("newest event %+v", events[0])
 	}

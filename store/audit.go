@@ -63,30 +63,4 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, e AuditEvent) error {
 	return err
 }
 
-// AuditEvents lists the newest events first, at most limit of them.
-func (db *DB) AuditEvents(ctx context.Context, limit int) ([]AuditEvent, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, at, coalesce(actor_id, 0), actor, action,
-		coalesce(subject_id, 0), target, ip, user_agent, detail
-		FROM audit_events ORDER BY at DESC, id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("audit events: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
-		var e AuditEvent
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.SubjectID,
-			&e.Target, &e.IP, &e.UserAgent, &e.Detail); err != nil {
-			return nil, fmt.Errorf("audit events: %w", err)
-		}
-		e.At = fromMillis(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit events: %w", err)
-	}
-	return out, nil
-}
-
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }

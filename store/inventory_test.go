@@ -207,7 +207,8 @@ func TestAdminKeyActions(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Errorf("bulk disable = %d, %v; want 1 (one was disabled already, one is missing)", n, err)
 	}
-	events, _ := db.AuditEvents(ctx, 10)
+	auditPage, _ := db.AuditLog(ctx, AuditFilter{Limit: 10})
+	events := auditPage.Events
 	for _, e := range events[:2] {
 		if e.Actor != "admin@example.com" || e.SubjectID != uma.ID || e.Action != ActionKeyDisabled {
 			t.Errorf("event %+v", e)

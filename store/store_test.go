@@ -94,7 +94,8 @@ func TestCreateUser(t *testing.T) {
 	if _, err := db.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown email: %v, want ErrNotFound", err)
 	}
-	events, _ := db.AuditEvents(ctx, 10)
+	auditPage, _ := db.AuditLog(ctx, AuditFilter{Limit: 10})
+	events := auditPage.Events
 	if len(events) != 1 || events[0].SubjectID != u.ID || events[0].Action != ActionUserCreated {
 		t.Errorf("audit: %+v", events)
 	}

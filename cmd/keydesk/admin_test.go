@@ -59,7 +59,8 @@ func (f *adminFixture) reload(t *testing.T, u *store.User) *store.User {
 
 func (f *adminFixture) lastEvent(t *testing.T) store.AuditEvent {
 	t.Helper()
-	events, err := f.db.AuditEvents(context.Background(), 1)
+	auditPage, err := f.db.AuditLog(context.Background(), store.AuditFilter{Limit: 1})
+	events := auditPage.Events
 	if err != nil || len(events) == 0 {
 		t.Fatalf("audit events: %d, %v", len(events), err)
 	}
@@ -68,7 +69,8 @@ func (f *adminFixture) lastEvent(t *testing.T) store.AuditEvent {
 
 func (f *adminFixture) eventCount(t *testing.T) int {
 	t.Helper()
-	events, err := f.db.AuditEvents(context.Background(), 1000)
+	auditPage, err := f.db.AuditLog(context.Background(), store.AuditFilter{Limit: 1000})
+	events := auditPage.Events
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -324,7 +324,8 @@ func TestKeysCreate(t *testing.T) {
 
 	s, _ := store.Open(context.Background(), db)
 	defer s.Close()
-	events, _ := s.AuditEvents(context.Background(), 10)
+	auditPage, _ := s.AuditLog(context.Background(), store.AuditFilter{Limit: 10})
+	events := auditPage.Events
 	if events[0].Action != store.ActionKeyCreated || events[0].Actor != "cli" || strings.Contains(events[0].Detail, key) {
 		t.Errorf("audit event %+v", events[0])
 	}
