@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -53,16 +52,16 @@ func TestAdminDisablesAKey(t *testing.T) {
 	}
 	wantValue(t, ctx, field("Search"), "Billing")
 
-	wantKeyAnswers(t, base, billingKey, http.StatusOK)
-	wantKeyAnswers(t, base, nightlyKey, http.StatusOK)
+	wantAPI(t, base, billingKey, http.StatusOK)
+	wantAPI(t, base, nightlyKey, http.StatusOK)
 
 	before, history := location(t, ctx).String(), historyLen(t, ctx)
 	run(t, ctx, "switch the key off in place",
 		chromedp.Click(adminSwitch(billing.Name, ownerAcct.Email, "true")),
 		chromedp.WaitVisible(adminSwitch(billing.Name, ownerAcct.Email, "false")),
 		htmxIdle())
-	wantKeyAnswers(t, base, billingKey, http.StatusUnauthorized)
-	wantKeyAnswers(t, base, nightlyKey, http.StatusOK)
+	wantAPI(t, base, billingKey, http.StatusUnauthorized)
+	wantAPI(t, base, nightlyKey, http.StatusOK)
 	if after := location(t, ctx).String(); after != before {
 		t.Errorf("the switch navigated from %s to %s; want an htmx swap in place", before, after)
 	}
@@ -190,7 +189,7 @@ func TestAdminBulkDisableWithoutJavaScript(t *testing.T) {
 	if n := countNodes(t, ctx, fmt.Sprintf(`//*[normalize-space()=%q]`, spare.Name)); n != 0 {
 		t.Errorf("the confirmation lists the unticked key %s", spare.Name)
 	}
-	wantKeyAnswers(t, base, billingKey, http.StatusOK)
+	wantAPI(t, base, billingKey, http.StatusOK)
 
 	run(t, ctx, "confirm",
 		chromedp.Click(button("Disable 2 keys")),
@@ -202,9 +201,9 @@ func TestAdminBulkDisableWithoutJavaScript(t *testing.T) {
 			chromedp.WaitVisible(adminSwitch(k.Name, ownerAcct.Email, "false")))
 	}
 	run(t, ctx, "see "+spare.Name+" still on", chromedp.WaitVisible(adminSwitch(spare.Name, ownerAcct.Email, "true")))
-	wantKeyAnswers(t, base, billingKey, http.StatusUnauthorized)
-	wantKeyAnswers(t, base, nightlyKey, http.StatusUnauthorized)
-	wantKeyAnswers(t, base, spareKey, http.StatusOK)
+	wantAPI(t, base, billingKey, http.StatusUnauthorized)
+	wantAPI(t, base, nightlyKey, http.StatusUnauthorized)
+	wantAPI(t, base, spareKey, http.StatusOK)
 }
 
 // signInAs opens the login page in tab and signs in as a, landing on
@@ -238,27 +237,6 @@ func mustCreateKey(t *testing.T, db *store.DB, u *store.User, name string) (*sto
 		t.Fatalf("create key %q: %v", name, err)
 	}
 	return k, secret
-}
-
-// wantKeyAnswers calls GET /api/v1/me with key, as a script would, and
-// wants status.
-func wantKeyAnswers(t *testing.T, base, key string, status int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/me", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET /api/v1/me: %v", err)
-	}
-	res.Body.Close()
-	if res.StatusCode != status {
-		t.Fatalf("GET /api/v1/me with the key ending %s answered %d, want %d", key[len(key)-4:], res.StatusCode, status)
-	}
 }
 
 // htmxIdle waits until htmx has finished its last request and swap, so the

@@ -66,6 +66,18 @@ func (v filterParams) encode(extra ...string) string {
 // filterParams is a flat list of URL parameter names and values.
 type filterParams []string
 
+// pagerURLs are the links of a keyset-paged list: to its first page when
+// this is not it, and to the next page when there is one; "" otherwise.
+func pagerURLs(path string, params filterParams, after, next string) (first, nextURL string) {
+	if after != "" {
+		first = path + params.encode()
+	}
+	if next != "" {
+		nextURL = path + params.encode("after", next)
+	}
+	return first, nextURL
+}
+
 func inventoryParams(v views.InventoryFilterView) filterParams {
 	return filterParams{"q", v.Query, "status", v.Status, "risk", v.Risk, "sort", v.Sort, "dir", v.Dir}
 }
@@ -89,12 +101,7 @@ func (s *server) adminKeysPage(c echo.Context) error {
 		ReturnTo:  c.Request().URL.RequestURI(),
 	}
 	v.Flash = flash
-	if f.After != "" {
-		v.FirstURL = "/admin/api-keys" + params.encode()
-	}
-	if page.Next != "" {
-		v.NextURL = "/admin/api-keys" + params.encode("after", page.Next)
-	}
+	v.FirstURL, v.NextURL = pagerURLs("/admin/api-keys", params, f.After, page.Next)
 	now := s.db.Now()
 	for _, r := range page.Rows {
 		v.Rows = append(v.Rows, inventoryRowView(r, now))
@@ -253,12 +260,7 @@ func (s *server) adminUsersPage(c echo.Context) error {
 	params := filterParams{"q", q}
 	v := views.AdminUsersView{Page: s.page(c, "Users"), Query: q, ReturnTo: c.Request().URL.RequestURI()}
 	v.Flash = flash
-	if c.QueryParam("after") != "" {
-		v.FirstURL = "/admin/users" + params.encode()
-	}
-	if page.Next != "" {
-		v.NextURL = "/admin/users" + params.encode("after", page.Next)
-	}
+	v.FirstURL, v.NextURL = pagerURLs("/admin/users", params, c.QueryParam("after"), page.Next)
 	now := s.db.Now()
 	for _, r := range page.Rows {
 		v.Rows = append(v.Rows, s.adminUserRow(c, &r.User, r.Keys, now))
@@ -405,12 +407,7 @@ func (s *server) auditPage(c echo.Context) error {
 		return err
 	}
 	params := filterParams{"actor", fv.Actor, "action", fv.Action, "from", fv.From, "until", fv.Until}
-	if f.After != "" {
-		v.FirstURL = "/admin/audit" + params.encode()
-	}
-	if page.Next != "" {
-		v.NextURL = "/admin/audit" + params.encode("after", page.Next)
-	}
+	v.FirstURL, v.NextURL = pagerURLs("/admin/audit", params, f.After, page.Next)
 	now := s.db.Now()
 	for _, e := range page.Events {
 		v.Events = append(v.Events, views.AuditRow{
