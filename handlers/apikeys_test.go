@@ -71,6 +71,9 @@ func TestKeyPage(t *testing.T) {
 		}
 		page := c.get("/settings/api-keys")
 		assertLacks(t, page, key)
+		if strings.Contains(ts.logs.String(), key) {
+			t.Error("the new key reached the log")
+		}
 		assertContains(t, page, "CI deploys", "kdk_…"+key[len(key)-4:], "Never",
 			"<th scope=\"col\">Key Name</th><th scope=\"col\">Last Used</th><th scope=\"col\">Status</th><th scope=\"col\">API Auth Key</th><th scope=\"col\">Date Created</th><th scope=\"col\">Manage</th>")
 	})

@@ -322,6 +322,9 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, `"path":"/settings/password"`) {
 		t.Fatalf("requests were not logged:\n%s", logs)
 	}
+	if !strings.Contains(logs, `"request_id":"`) || !strings.Contains(logs, `"status":303`) {
+		t.Errorf("log lines lack a request id or status:\n%s", logs)
+	}
 	for _, secret := range []string{"uma-password", "typo-password", "brand-new-secret", cookie, "query-secret"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("a log line holds %q", secret)
