@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
@@ -87,11 +86,7 @@ func TestAccountFlow(t *testing.T) {
 // off, login, the name and the password change are ordinary posts that
 // redirect back with a notice.
 func TestAccountWithoutJavaScript(t *testing.T) {
-	ctx := newTab(t, tabTimeout)
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
-		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("disable JavaScript: %v", err)
-	}
+	ctx := newNoScriptTab(t, tabTimeout)
 	base, db := startApp(t)
 	acct := Account{Name: "Nora NoScript", Email: "nora@example.com", Password: "first-password-1", KYC: store.KYCPending}
 	user := mustCreateUser(t, db, acct)

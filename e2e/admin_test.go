@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
@@ -157,11 +156,7 @@ func TestAdminSetsKYC(t *testing.T) {
 // works as plain form posts: tick two keys, confirm on the page that lists
 // them, and both stop answering while the unticked one keeps working.
 func TestAdminBulkDisableWithoutJavaScript(t *testing.T) {
-	ctx := newTab(t, tabTimeout)
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
-		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("disable JavaScript: %v", err)
-	}
+	ctx := newNoScriptTab(t, tabTimeout)
 	base, db := startApp(t)
 	mustCreateUser(t, db, adminAcct)
 	owner := mustCreateUser(t, db, ownerAcct)

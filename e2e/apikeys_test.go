@@ -12,7 +12,6 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
@@ -148,11 +147,7 @@ func TestAPIKeyFlow(t *testing.T) {
 // action: with scripts off, create (cancelled once, then confirmed),
 // Status, Edit and Delete are ordinary posts, and each takes effect.
 func TestAPIKeysWithoutJavaScript(t *testing.T) {
-	ctx := newTab(t, tabTimeout)
-	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
-		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("disable JavaScript: %v", err)
-	}
+	ctx := newNoScriptTab(t, tabTimeout)
 	base, db := startApp(t)
 	acct := Account{Name: "Nico NoScript", Email: "nico@example.com", Password: "nico-password-1"}
 	user := mustCreateUser(t, db, acct)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
@@ -108,4 +109,16 @@ func startApp(t *testing.T) (baseURL string, db *store.DB) {
 	}
 	t.Cleanup(stop)
 	return baseURL, db
+}
+
+// newNoScriptTab is newTab with JavaScript off, for the plain-form
+// fallbacks.
+func newNoScriptTab(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	ctx := newTab(t, timeout)
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled,
+		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("disable JavaScript: %v", err)
+	}
+	return ctx
 }

@@ -97,9 +97,7 @@ func (db *DB) KeyInventory(ctx context.Context, f InventoryFilter) (InventoryPag
 		where = append(where, fmt.Sprintf("(%s, k.id) %s (?, ?)", sortExpr, cmp))
 		args = append(args, value, id)
 	}
-	query := `SELECT k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-			k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
-			u.id, u.name, u.email, u.disabled, ` + sortExpr + `
+	query := `SELECT ` + inventoryColumns + `, ` + sortExpr + `
 		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -115,17 +113,10 @@ func (db *DB) KeyInventory(ctx context.Context, f InventoryFilter) (InventoryPag
 	var page InventoryPage
 	var lastSort any
 	for rows.Next() {
-		var r InventoryRow
-		var created, updated, used int64
 		var sortValue any
-		if err := rows.Scan(&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
-			&r.Key.Enabled, &created, &updated, &used, &r.Key.LastUsedIP,
-			&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled, &sortValue); err != nil {
+		r, err := scanInventoryRow(rows, &sortValue)
+		if err != nil {
 			return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
-		}
-		r.Key.CreatedAt, r.Key.UpdatedAt = fromMillis(created), fromMillis(updated)
-		if used != 0 {
-			r.Key.LastUsedAt = fromMillis(used)
 		}
 		if len(page.Rows) == f.Limit {
 			page.Next = encodeCursor(lastSort, page.Rows[len(page.Rows)-1].Key.ID)
@@ -138,6 +129,28 @@ func (db *DB) KeyInventory(ctx context.Context, f InventoryFilter) (InventoryPag
 		return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
 	}
 	return page, nil
+}
+
+// inventoryColumns are what scanInventoryRow reads: a key and its owner.
+const inventoryColumns = `k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
+	k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
+	u.id, u.name, u.email, u.disabled`
+
+// scanInventoryRow reads inventoryColumns, then any extra columns into extra.
+func scanInventoryRow(row interface{ Scan(...any) error }, extra ...any) (InventoryRow, error) {
+	var r InventoryRow
+	var created, updated, used int64
+	dest := append([]any{&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
+		&r.Key.Enabled, &created, &updated, &used, &r.Key.LastUsedIP,
+		&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return InventoryRow{}, err
+	}
+	r.Key.CreatedAt, r.Key.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if used != 0 {
+		r.Key.LastUsedAt = fromMillis(used)
+	}
+	return r, nil
 }
 
 // inventoryWhere turns the filter into SQL conditions. The search is a
