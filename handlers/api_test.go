@@ -64,6 +64,13 @@ func TestAPI(t *testing.T) {
 		{name: "deleted key", path: "/api/v1/keys", headers: map[string]string{"X-API-Key": deletedSecret}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
 		{name: "a key in the query is refused", path: "/api/v1/me?api_key=" + secret, status: 400, error: "invalid_request"},
 		{name: "even beside a good header", path: "/api/v1/me?token=" + secret, headers: map[string]string{"Authorization": "Bearer " + secret}, status: 400, error: "invalid_request"},
+		{name: "a key under any other parameter name is refused", path: "/api/v1/me?q=" + secret, status: 400, error: "invalid_request"},
+		{name: "a key as a parameter name is refused", path: "/api/v1/me?" + secret, status: 400, error: "invalid_request"},
+		{name: "a percent-encoded key is refused", path: "/api/v1/me?q=%6B" + secret[1:], status: 400, error: "invalid_request"},
+		{name: "a key in a pair the query parser drops is refused", path: "/api/v1/me?x;q=" + secret,
+			headers: map[string]string{"Authorization": "Bearer " + secret}, status: 400, error: "invalid_request"},
+		{name: "a query without a key is no refusal", path: "/api/v1/me?pretty=1&q=kdk",
+			headers: map[string]string{"Authorization": "Bearer " + secret}, status: 200},
 		{name: "unknown API route is JSON 404", path: "/api/v1/nope", headers: map[string]string{"Authorization": "Bearer " + secret}, status: 404, error: "not_found"},
 	}
 	for _, tc := range cases {
