@@ -249,3 +249,80 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 	page.login("uma@example.com", "uma-password")
 	assertContains(t, page.get("/settings/api-keys"), "from 127.0.0.1")
 }
+
+// TestLastUsedHasOneWriterPerProcess: of many concurrent calls that all
+// find the stored Last Used stale, one goes on to write and the rest answer
+// without touching the writer. Another connection holds SQLite's write lock
+// meanwhile, so no write can land and refresh the stored time: if the
+// calls that should not write did queue for the writer, they could not
+// answer until it was released.
+func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := ts.countWrites(t, "api_keys", "last_used_at")
+
+	ctx := context.Background()
+	lock, err := ts.raw(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	locked := true
+	release := func() {
+		if locked {
+			locked = false
+			if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer release()
+
+	const calls = 20
+	var answered atomic.Int32
+	statuses := make(chan int, calls)
+	for range calls {
+		go func() {
+			defer answered.Add(1)
+			req, _ := http.NewRequest("GET", ts.URL+"/api/v1/me", nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	// A call that needs no write answers at once. One that queues for the
+	// writer answers only when its wait fails (the store's busy timeout, the
+	// request's deadline), and that failure is logged: so the count of
+	// answers alone proves nothing, the log's silence does. The deadline
+	// only turns a hang into a failure.
+	for deadline := time.Now().Add(time.Minute); answered.Load() < calls-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("with the write lock held elsewhere, %d of %d calls answered, want %d", answered.Load(), calls, calls-1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := strings.Count(ts.logs.String(), `"msg":"record key use"`); n > 0 {
+		t.Errorf("%d calls queued for the writer and gave up, want none but the one writer", n)
+	}
+	if n := writes(); n != 0 {
+		t.Fatalf("%d writes of Last Used landed under another connection's lock", n)
+	}
+	release()
+	for range calls {
+		if s := <-statuses; s != http.StatusOK {
+			t.Errorf("a call answered %d", s)
+		}
+	}
+}
