@@ -80,7 +80,8 @@ func presentedKey(r *http.Request) string {
 // a name that means one, or anywhere else in it, whatever the parameter's
 // name (?q=kdk_…), as a name of its own (?kdk_…) or percent-encoded. It
 // reads the raw query rather than url.ParseQuery's result, which silently
-// drops a pair holding a ';' (?x;q=kdk_…) that still lands in a log.
+// drops a pair holding a ';' (?x;q=kdk_…): that key still travels in the URL,
+// into proxies' logs and browser histories.
 func keyInQuery(rawQuery string) bool {
 	isSeparator := func(r rune) bool { return r == '&' || r == ';' }
 	for _, pair := range strings.FieldsFunc(rawQuery, isSeparator) {
