@@ -280,6 +280,9 @@ func TestAdminAuditFilters(t *testing.T) {
 		{"?actor=UMA@example.com", 200, []string{"<code>user.login</code>"}, []string{"<code>key.disabled</code>"}},
 		{"?from=2000-01-01&until=2000-01-02", 200, []string{"No events match."}, nil},
 		{"?from=yesterday", 422, []string{"Enter the From date as YYYY-MM-DD."}, nil},
+		// A cursor this store did not write is refused, not read as "from the top".
+		{"?after=forged", 400, []string{"Bad request"}, []string{"user.login"}},
+		{"?after=bm9wZQ", 400, []string{"Bad request"}, []string{"user.login"}}, // base64 of "nope"
 	} {
 		res := f.admin.get("/admin/audit" + tc.query)
 		assertStatus(t, res, tc.status)

@@ -32,7 +32,7 @@ type apiError struct {
 func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if keyInQuery(r.URL.Query()) {
+		if keyInQuery(r.URL.RawQuery) {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
 			return c.JSON(http.StatusBadRequest, apiError{"invalid_request",
 				"API keys are not accepted in the URL. Send the key in the Authorization header."})
@@ -76,20 +76,35 @@ func presentedKey(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-API-Key"))
 }
 
-// keyInQuery reports a query that carries, or tries to carry, a key.
-func keyInQuery(q url.Values) bool {
-	for name, values := range q {
+// keyInQuery reports a query that carries, or tries to carry, a key: under
+// a name that means one, or anywhere else in it, whatever the parameter's
+// name (?q=kdk_…), as a name of its own (?kdk_…) or percent-encoded. It
+// reads the raw query rather than url.ParseQuery's result, which silently
+// drops a pair holding a ';' (?x;q=kdk_…): that key still travels in the URL,
+// into proxies' logs and browser histories.
+func keyInQuery(rawQuery string) bool {
+	isSeparator := func(r rune) bool { return r == '&' || r == ';' }
+	for _, pair := range strings.FieldsFunc(rawQuery, isSeparator) {
+		name, value, _ := strings.Cut(pair, "=")
+		name, value = unescapeQuery(name), unescapeQuery(value)
+		if strings.Contains(name, store.KeyPrefix) || strings.Contains(value, store.KeyPrefix) {
+			return true
+		}
 		switch strings.ToLower(name) {
 		case "api_key", "apikey", "key", "token", "access_token":
 			return true
 		}
-		for _, v := range values {
-			if strings.Contains(v, store.KeyPrefix) {
-				return true
-			}
-		}
 	}
 	return false
+}
+
+// unescapeQuery decodes one query name or value, or keeps it as sent when
+// it is not valid percent-encoding.
+func unescapeQuery(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // recordKeyUse updates the key's Last Used at most once per keyTouchEvery.

@@ -2,16 +2,17 @@ package handlers
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
 
 	"keydesk/store"
 )
@@ -64,6 +65,13 @@ func TestAPI(t *testing.T) {
 		{name: "deleted key", path: "/api/v1/keys", headers: map[string]string{"X-API-Key": deletedSecret}, status: 401, error: "invalid_token", wwwAuth: `Bearer error="invalid_token"`},
 		{name: "a key in the query is refused", path: "/api/v1/me?api_key=" + secret, status: 400, error: "invalid_request"},
 		{name: "even beside a good header", path: "/api/v1/me?token=" + secret, headers: map[string]string{"Authorization": "Bearer " + secret}, status: 400, error: "invalid_request"},
+		{name: "a key under any other parameter name is refused", path: "/api/v1/me?q=" + secret, status: 400, error: "invalid_request"},
+		{name: "a key as a parameter name is refused", path: "/api/v1/me?" + secret, status: 400, error: "invalid_request"},
+		{name: "a percent-encoded key is refused", path: "/api/v1/me?q=%6B" + secret[1:], status: 400, error: "invalid_request"},
+		{name: "a key in a pair the query parser drops is refused", path: "/api/v1/me?x;q=" + secret,
+			headers: map[string]string{"Authorization": "Bearer " + secret}, status: 400, error: "invalid_request"},
+		{name: "a query without a key is no refusal", path: "/api/v1/me?pretty=1&q=kdk",
+			headers: map[string]string{"Authorization": "Bearer " + secret}, status: 200},
 		{name: "unknown API route is JSON 404", path: "/api/v1/nope", headers: map[string]string{"Authorization": "Bearer " + secret}, status: 404, error: "not_found"},
 	}
 	for _, tc := range cases {
@@ -123,32 +131,51 @@ func TestAPIStoreFailureIs503(t *testing.T) {
 	assertStatus(t, res, http.StatusUnauthorized)
 }
 
+// Commits are counted per database file, on every connection this test
+// binary opens from the first watchCommits on. A trigger sees only rows that
+// changed; SQLite's commit hook also sees the write transaction whose UPDATE
+// matched nothing, which costs the writer's lock all the same. The driver's
+// hook list is global and cannot be undone, hence the package-level state.
+var (
+	commitHookOnce sync.Once
+	commitCounts   sync.Map // database file path → *atomic.Int64
+)
+
+func watchCommits(t *testing.T) {
+	t.Helper()
+	commitHookOnce.Do(func() {
+		sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
+			hooks, ok := conn.(sqlite.HookRegisterer)
+			if !ok {
+				return errors.New("watch commits: the driver's connection takes no hooks")
+			}
+			path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+			n, _ := commitCounts.LoadOrStore(path, new(atomic.Int64))
+			hooks.RegisterCommitHook(func() int32 { n.(*atomic.Int64).Add(1); return 0 })
+			return nil
+		})
+	})
+}
+
+// commits is how many write transactions the test server's database file
+// has committed since watchCommits, on any connection.
+func (ts *testServer) commits() int64 {
+	n, ok := commitCounts.Load(filepath.Join(ts.dbDir, "keydesk.db"))
+	if !ok {
+		return 0
+	}
+	return n.(*atomic.Int64).Load()
+}
+
 func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
+	watchCommits(t)
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
 	k, secret, _ := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
-
-	// Count writes to last_used_at with a trigger on the real file.
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(ts.dbDir, "keydesk.db")+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
+	if ts.commits() == 0 {
+		t.Fatal("the commit hook saw none of the store's writes")
 	}
-	defer raw.Close()
-	for _, q := range []string{
-		`CREATE TABLE touch_count (n INTEGER)`,
-		`CREATE TRIGGER count_touch AFTER UPDATE OF last_used_at ON api_keys BEGIN INSERT INTO touch_count VALUES (1); END`,
-	} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writes := func() int {
-		var n int
-		if err := raw.QueryRow(`SELECT count(*) FROM touch_count`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	writes := ts.countWrites(t, "api_keys", "last_used_at")
 
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer transport.CloseIdleConnections()
@@ -185,25 +212,117 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 		}
 	}
 
+	// Both counts matter: the trigger counts rows changed, which the
+	// UPDATE's own condition keeps to one; the commits count the write
+	// transactions, which only the in-process throttle keeps to one.
+	before := ts.commits()
 	burst(1000)
 	if n := writes(); n != 1 {
 		t.Fatalf("1,000 calls cost %d writes of Last Used, want 1", n)
+	}
+	if n := ts.commits() - before; n != 1 {
+		t.Errorf("1,000 calls cost %d write transactions, want 1", n)
 	}
 	got, _ := ts.db.KeyForUser(context.Background(), u.ID, k.PublicID)
 	if got.LastUsedAt.IsZero() || got.LastUsedIP != "127.0.0.1" {
 		t.Errorf("Last Used not recorded: %+v", got)
 	}
 	ts.clock.Advance(keyTouchEvery - time.Second)
+	before = ts.commits()
 	burst(100)
 	if n := writes(); n != 1 {
 		t.Errorf("within the window: %d writes, want still 1", n)
 	}
+	if n := ts.commits() - before; n != 0 {
+		t.Errorf("within the window: 100 calls cost %d write transactions, want 0", n)
+	}
 	ts.clock.Advance(2 * time.Second)
+	before = ts.commits()
 	burst(100)
 	if n := writes(); n != 2 {
 		t.Errorf("after the window: %d writes, want 2", n)
 	}
+	if n := ts.commits() - before; n != 1 {
+		t.Errorf("after the window: 100 calls cost %d write transactions, want 1", n)
+	}
 	page := ts.client(t)
 	page.login("uma@example.com", "uma-password")
 	assertContains(t, page.get("/settings/api-keys"), "from 127.0.0.1")
+}
+
+// TestLastUsedHasOneWriterPerProcess: of many concurrent calls that all
+// find the stored Last Used stale, one goes on to write and the rest answer
+// without touching the writer. Another connection holds SQLite's write lock
+// meanwhile, so no write can land and refresh the stored time: if the
+// calls that should not write did queue for the writer, they could not
+// answer until it was released.
+func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := ts.countWrites(t, "api_keys", "last_used_at")
+
+	ctx := context.Background()
+	lock, err := ts.raw(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	locked := true
+	release := func() {
+		if locked {
+			locked = false
+			if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer release()
+
+	const calls = 20
+	var answered atomic.Int32
+	statuses := make(chan int, calls)
+	for range calls {
+		go func() {
+			defer answered.Add(1)
+			req, _ := http.NewRequest("GET", ts.URL+"/api/v1/me", nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- -1
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	// A call that needs no write answers at once. One that queues for the
+	// writer answers only when its wait fails (the store's busy timeout, the
+	// request's deadline), and that failure is logged: so the count of
+	// answers alone proves nothing, the log's silence does. The deadline
+	// only turns a hang into a failure.
+	for deadline := time.Now().Add(time.Minute); answered.Load() < calls-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("with the write lock held elsewhere, %d of %d calls answered, want %d", answered.Load(), calls, calls-1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := strings.Count(ts.logs.String(), `"msg":"record key use"`); n > 0 {
+		t.Errorf("%d calls queued for the writer and gave up, want none but the one writer", n)
+	}
+	if n := writes(); n != 0 {
+		t.Fatalf("%d writes of Last Used landed under another connection's lock", n)
+	}
+	release()
+	for range calls {
+		if s := <-statuses; s != http.StatusOK {
+			t.Errorf("a call answered %d", s)
+		}
+	}
 }

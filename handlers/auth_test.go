@@ -291,6 +291,73 @@ func TestSessionTimeouts(t *testing.T) {
 	})
 }
 
+// TestSessionOfADisabledUserIsRefused: disabling an account deletes its
+// sessions, but a login that raced the disable (password checked before it,
+// session written after) leaves a live row for a disabled account. The
+// session check must refuse the account itself, not trust the rows to be
+// gone, and delete that row, so that enabling the account again does not
+// revive the session.
+func TestSessionOfADisabledUserIsRefused(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+	assertStatus(t, c.get("/settings/profile"), http.StatusOK)
+
+	raw := ts.raw(t)
+	if _, err := raw.Exec(`UPDATE users SET disabled = 1 WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	res := c.get("/settings/profile")
+	assertStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, "/login") {
+		t.Errorf("Location %q, want the login page", loc)
+	}
+	var rows int
+	if err := raw.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, u.ID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("%d session rows left for the disabled account, want 0", rows)
+	}
+	if err := ts.db.SetUserDisabled(context.Background(), u.ID, false, store.AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
+	assertStatus(t, c.get("/settings/profile"), http.StatusSeeOther)
+}
+
+// TestLastSeenIsWrittenAtMostOncePerMinute: a signed-in page costs no write
+// of the session's last-seen time unless a minute has passed since the
+// last one, however many pages the user opens.
+func TestLastSeenIsWrittenAtMostOncePerMinute(t *testing.T) {
+	ts := newTestServer(t)
+	ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+	writes := ts.countWrites(t, "sessions", "last_seen_at")
+
+	pages := func() {
+		t.Helper()
+		for range 10 {
+			assertStatus(t, c.get("/settings/profile"), http.StatusOK)
+		}
+	}
+	pages()
+	if n := writes(); n != 0 {
+		t.Errorf("10 pages right after login wrote last-seen %d times, want 0", n)
+	}
+	ts.clock.Advance(sessionTouch - time.Second)
+	pages()
+	if n := writes(); n != 0 {
+		t.Errorf("within the minute: %d writes of last-seen, want 0", n)
+	}
+	ts.clock.Advance(2 * time.Second)
+	pages()
+	if n := writes(); n != 1 {
+		t.Errorf("after the minute: %d writes of last-seen, want 1", n)
+	}
+}
+
 func TestStoreFailureIsNotASignOut(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -109,6 +111,44 @@ func (ts *testServer) createUser(t *testing.T, name, email, password string, rol
 		t.Fatal(err)
 	}
 	return u
+}
+
+// raw opens the test server's database file a second time, beside the
+// store, for what a test must see or do underneath it.
+func (ts *testServer) raw(t *testing.T) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(ts.dbDir, "keydesk.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
+// countWrites counts, from now on, the UPDATEs that set column of table,
+// with a trigger on the real file: the database itself keeps the count, so
+// nothing in the server can hide a write from it.
+func (ts *testServer) countWrites(t *testing.T, table, column string) func() int {
+	t.Helper()
+	raw := ts.raw(t)
+	counter := fmt.Sprintf("writes_%s_%s", table, column)
+	for _, q := range []string{
+		`CREATE TABLE ` + counter + ` (n INTEGER)`,
+		`CREATE TRIGGER count_` + counter + ` AFTER UPDATE OF ` + column + ` ON ` + table +
+			` BEGIN INSERT INTO ` + counter + ` VALUES (1); END`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() int {
+		t.Helper()
+		var n int
+		if err := raw.QueryRow(`SELECT count(*) FROM ` + counter).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so

@@ -259,7 +259,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger.Info("listening", "addr", ln.Addr().String(), "db", cfg.db, "demo", cfg.demo,
 		"signup", cfg.signup, "secure_cookies", cfg.secureCookies)
 
-	go sweepSessions(ctx, db, logger)
+	go sweepSessions(ctx, db, logger, sessionSweepEvery)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -278,10 +278,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// sweepSessions deletes expired sessions now and then; they are refused
-// when used in any case, so this only keeps the table small.
-func sweepSessions(ctx context.Context, db *store.DB, logger *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
+// sessionSweepEvery is how often expired sessions are deleted, so the
+// table holds at most an hour's worth of dead rows.
+const sessionSweepEvery = time.Hour
+
+// sweepSessions deletes expired sessions at start and every interval until
+// ctx ends; they are refused when used in any case, so this only keeps the
+// table small. The interval is a parameter so that a test can shorten it.
+func sweepSessions(ctx context.Context, db *store.DB, logger *slog.Logger, every time.Duration) {
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		if err := db.DeleteExpiredSessions(ctx, db.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
