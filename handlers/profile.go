@@ -113,7 +113,9 @@ func (s *server) changePassword(c echo.Context) error {
 	current, next, confirm := postValue(c, "current_password"), postValue(c, "new_password"), postValue(c, "confirm_password")
 	var f form
 	f.check(current != "", "current_password", "Enter your current password.")
-	f.check(store.PasswordProblem(next) == "", "new_password", store.PasswordProblem(next))
+	if msg := store.PasswordProblem(next); msg != "" {
+		f.check(false, "new_password", msg)
+	}
 	f.check(confirm == next, "confirm_password", "The two new passwords do not match.")
 	status := http.StatusUnprocessableEntity
 
