@@ -12,10 +12,8 @@ import (
 )
 
 const (
-	maxKeyNameLen = 64
-	maxKeyDescLen = 500
-	msgKeyLimit   = "You have 50 keys, the most an account can hold. Delete a key you no longer use to create another."
-	msgNameTaken  = "You already have a key with this name. Choose another."
+	msgKeyLimit  = "You have 50 keys, the most an account can hold. Delete a key you no longer use to create another."
+	msgNameTaken = "You already have a key with this name. Choose another."
 )
 
 // keysPage is the API Auth Key page.
@@ -104,13 +102,9 @@ func (s *server) answerPanel(c echo.Context, status int, panel views.CreatePanel
 func (s *server) checkKeyForm(c echo.Context, u *store.User, except string) (*form, error) {
 	name, desc := text(c, "name"), text(c, "description")
 	f := &form{}
-	f.check(name != "", "name", "Enter a name for the key.")
-	f.check(length(name) <= maxKeyNameLen, "name", "Use at most 64 characters.")
-	f.check(!hasControl(name), "name", "Use letters, numbers, spaces and punctuation only.")
+	f.checkAll(store.KeyInput{Name: name, Description: desc}.Validate())
+	// The form requires a description (SPEC); the command line does not.
 	f.check(desc != "", "description", "Describe what the key is for.")
-	f.check(length(desc) <= maxKeyDescLen, "description", "Use at most 500 characters.")
-	f.check(!hasControl(strings.NewReplacer("\n", "", "\r", "", "\t", "").Replace(desc)), "description",
-		"Use letters, numbers, spaces and punctuation only.")
 	if !f.valid() {
 		return f, nil
 	}

@@ -3,10 +3,8 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -192,12 +190,7 @@ func (s *server) signup(c echo.Context) error {
 	}
 	name, email, password := text(c, "name"), text(c, "email"), postValue(c, "password")
 	var f form
-	f.check(name != "", "name", "Enter your name.")
-	f.check(length(name) <= maxNameLen, "name", "Use at most 100 characters.")
-	f.check(!hasControl(name), "name", "Use letters, numbers, spaces and punctuation only.")
-	f.check(email != "", "email", "Enter your email address.")
-	f.check(validEmail(email), "email", "Enter an email address like name@example.com.")
-	checkNewPassword(&f, "password", password)
+	f.checkAll(store.AccountInput{Name: name, Email: email, Password: password}.Validate())
 	v := views.SignupView{Page: s.page(c, "Sign up"), Name: name, Email: email, Errors: f.FieldErrors}
 	if !f.valid() {
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(v))
@@ -205,7 +198,7 @@ func (s *server) signup(c echo.Context) error {
 
 	user, err := s.db.CreateUser(c.Request().Context(),
 		store.NewUser{Name: name, Email: email, PasswordHash: store.HashPassword(password)},
-		store.AuditEvent{Actor: email, Action: store.ActionSignup, IP: c.RealIP(), UserAgent: c.Request().UserAgent()})
+		store.AuditEvent{Actor: store.NormalizeEmail(email), Action: store.ActionSignup, IP: c.RealIP(), UserAgent: c.Request().UserAgent()})
 	if errors.Is(err, store.ErrConflict) {
 		f.check(false, "email", "An account with this email already exists. Log in instead.")
 		v.Errors = f.FieldErrors
@@ -218,37 +211,6 @@ func (s *server) signup(c echo.Context) error {
 		return err
 	}
 	return seeOther(c, "/settings/profile")
-}
-
-const maxNameLen = 100
-
-// checkNewPassword applies the password rules to a new password.
-func checkNewPassword(f *form, field, password string) {
-	f.check(password != "", field, "Enter a password.")
-	f.check(length(password) >= store.MinPasswordLen, field, "Use at least 8 characters.")
-	f.check(length(password) <= store.MaxPasswordLen, field, "Use at most 256 characters.")
-}
-
-func validEmail(email string) bool {
-	if len(email) > 254 {
-		return false
-	}
-	addr, err := mail.ParseAddress(email)
-	return err == nil && addr.Address == email && strings.Contains(email, "@")
-}
-
-// hasControl reports text that is not plain: bytes that are not UTF-8,
-// control characters (C0, DEL, C1), and the bidirectional overrides and
-// isolates that can make a name read differently from what it is (a
-// "Trojan Source" trick). Other Unicode, zero-width characters included, is
-// stored exactly and shown escaped.
-func hasControl(s string) bool {
-	if !utf8.ValidString(s) {
-		return true
-	}
-	return strings.ContainsFunc(s, func(r rune) bool {
-		return r < 0x20 || (r >= 0x7f && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
-	})
 }
 
 // localPath keeps a post-login destination on this site: a path, never

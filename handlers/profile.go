@@ -76,9 +76,7 @@ func (s *server) updateName(c echo.Context) error {
 	}
 	name := text(c, "name")
 	var f form
-	f.check(name != "", "name", "Enter your name.")
-	f.check(length(name) <= maxNameLen, "name", "Use at most 100 characters.")
-	f.check(!hasControl(name), "name", "Use letters, numbers, spaces and punctuation only.")
+	f.checkAll(store.NameInput{Name: name}.Validate())
 	if !f.valid() {
 		nf := views.NameForm{Name: name, Error: f.FieldErrors["name"]}
 		if isHTMX(c) {
@@ -115,7 +113,9 @@ func (s *server) changePassword(c echo.Context) error {
 	current, next, confirm := postValue(c, "current_password"), postValue(c, "new_password"), postValue(c, "confirm_password")
 	var f form
 	f.check(current != "", "current_password", "Enter your current password.")
-	checkNewPassword(&f, "new_password", next)
+	if msg := store.PasswordProblem(next); msg != "" {
+		f.check(false, "new_password", msg)
+	}
 	f.check(confirm == next, "confirm_password", "The two new passwords do not match.")
 	status := http.StatusUnprocessableEntity
 

@@ -160,21 +160,3 @@ func TestDeviceName(t *testing.T) {
 		}
 	}
 }
-
-func TestHasControl(t *testing.T) {
-	for s, want := range map[string]bool{
-		"Plain name":            false,
-		"Zoë Ångström 山田":       false,
-		"zero\u200bwidth":       false,
-		"tab\there":             true,
-		"nul\x00":               true,
-		"bad utf8 \xff":         true,
-		"c1 \u0085":             true,
-		"rtl \u202eevil":        true,
-		"isolate \u2067x\u2069": true,
-	} {
-		if got := hasControl(s); got != want {
-			t.Errorf("hasControl(%q) = %v, want %v", s, got, want)
-		}
-	}
-}

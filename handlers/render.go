@@ -66,6 +66,13 @@ func (f *form) check(ok bool, field, msg string) {
 	}
 }
 
+// checkAll records the errors of a shared input rule (store.*Input.Validate).
+func (f *form) checkAll(errs map[string]string) {
+	for field, msg := range errs {
+		f.check(false, field, msg)
+	}
+}
+
 func (f *form) valid() bool { return len(f.FieldErrors) == 0 }
 
 // parseForm reads the posted form, answering 413 for a body over the

@@ -186,12 +186,11 @@ func inventoryWhere(f InventoryFilter, now time.Time) ([]string, []any, error) {
 		}
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		lower := strings.ToLower(q)
-		upper := lower + string(utf8.MaxRune)
+		lower, email := strings.ToLower(q), NormalizeEmail(q)
 		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE lower(name) >= ? AND lower(name) < ?)
-			OR k.user_id IN (SELECT id FROM users WHERE lower(email) >= ? AND lower(email) < ?)
+			OR k.user_id IN (SELECT id FROM users WHERE email >= ? AND email < ?)
 			OR k.last4 = ?)`)
-		args = append(args, lower, upper, lower, upper, q)
+		args = append(args, lower, lower+string(utf8.MaxRune), email, email+string(utf8.MaxRune), q)
 	}
 	return where, args, nil
 }

@@ -170,6 +170,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
+			if err := db.goHalf(ctx, tx, version); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx,
 				"INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, db.Now().UnixMilli())
 			return err
@@ -177,6 +180,16 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate %s: %w", version, err)
 		}
+	}
+	return nil
+}
+
+// goHalf finishes, in the migration's own transaction, a migration that SQL
+// cannot do alone.
+func (db *DB) goHalf(ctx context.Context, tx *sql.Tx, version string) error {
+	switch version {
+	case "0005_canonical_emails":
+		return db.canonicaliseStoredEmails(ctx, tx)
 	}
 	return nil
 }

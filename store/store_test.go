@@ -77,11 +77,11 @@ func TestCreateUser(t *testing.T) {
 	if !strings.HasPrefix(u.KALPID, "tkalp") || u.KYCStatus != KYCNotStarted || u.Role != RoleUser || u.Disabled {
 		t.Errorf("defaults: %+v", u)
 	}
-	if u.Email != "Uma@Example.com" {
-		t.Errorf("email stored as %q, want as typed, trimmed", u.Email)
+	if u.Email != "uma@example.com" {
+		t.Errorf("email stored as %q, want its canonical form", u.Email)
 	}
 
-	for _, email := range []string{"uma@example.com", "UMA@EXAMPLE.COM"} {
+	for _, email := range []string{"uma@example.com", "UMA@EXAMPLE.COM", "ｕｍａ@example.com"} {
 		got, err := db.UserByEmail(ctx, email)
 		if err != nil || got.ID != u.ID {
 			t.Errorf("UserByEmail(%q) = %v, %v", email, got, err)

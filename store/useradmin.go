@@ -14,7 +14,7 @@ var ErrLastAdmin = errors.New("the last admin cannot be removed")
 
 // UserFilter selects a page of users for the admin list.
 type UserFilter struct {
-	Query string // prefix of the email or the name, any case
+	Query string // prefix of the email (compared in canonical form) or of the name, any case
 	After string // the Next cursor of the previous page
 	Limit int    // InventoryPageSize when 0
 }
@@ -31,7 +31,8 @@ type UserPage struct {
 	Next string
 }
 
-// Users lists accounts by email, keyset-paginated on (lower(email), id).
+// Users lists accounts by email, keyset-paginated on (email, id); emails
+// are stored in canonical form, so the unique index serves the order.
 func (db *DB) Users(ctx context.Context, f UserFilter) (UserPage, error) {
 	if f.Limit <= 0 {
 		f.Limit = InventoryPageSize
@@ -39,23 +40,23 @@ func (db *DB) Users(ctx context.Context, f UserFilter) (UserPage, error) {
 	var where []string
 	var args []any
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
-		upper := q + string(utf8.MaxRune)
-		where = append(where, "((lower(email) >= ? AND lower(email) < ?) OR (lower(name) >= ? AND lower(name) < ?))")
-		args = append(args, q, upper, q, upper)
+		email := NormalizeEmail(q)
+		where = append(where, "((email >= ? AND email < ?) OR (lower(name) >= ? AND lower(name) < ?))")
+		args = append(args, email, email+string(utf8.MaxRune), q, q+string(utf8.MaxRune))
 	}
 	if f.After != "" {
 		email, id, err := decodeCursor(f.After, SortName)
 		if err != nil {
 			return UserPage{}, err
 		}
-		where = append(where, "(lower(email), id) > (?, ?)")
+		where = append(where, "(email, id) > (?, ?)")
 		args = append(args, email, id)
 	}
-	query := `SELECT ` + userColumns + `, (SELECT count(*) FROM api_keys WHERE user_id = users.id), lower(email) FROM users`
+	query := `SELECT ` + userColumns + `, (SELECT count(*) FROM api_keys WHERE user_id = users.id), email FROM users`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY lower(email), id LIMIT ?"
+	query += " ORDER BY email, id LIMIT ?"
 	args = append(args, f.Limit+1)
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // KYCStatus is where a user stands in identity verification.
@@ -71,10 +74,22 @@ type NewUser struct {
 	KYCStatus    KYCStatus // KYCNotStarted when empty
 }
 
-// NormalizeEmail is the form in which emails are compared: trimmed and
-// lower-cased (the unique index is on lower(email) too).
+// NormalizeEmail is an email's canonical form: the one stored (under the
+// unique index on users.email), shown, audited, and compared by every
+// lookup. It is the address put in Unicode Normalization Form KC,
+// lower-cased by Go, put in NFKC again (lower-casing can undo it), and
+// trimmed (NFKC can make a space, from "¨" say).
+//
+// Why this form: Go lower-cases all of Unicode where SQLite's lower() knows
+// only ASCII, so the folding happens here, once, and SQL compares plain
+// strings. NFKC, rather than NFC, also folds compatibility look-alikes
+// (fullwidth "ｋｉｍ", ligatures such as "ﬁ", the Kelvin sign U+212A, which
+// NFC already maps to "K"), so each of these names the same account as its
+// plain spelling instead of making a second one that looks identical.
+// Go's simple lower-casing keeps "ß" and final "ς" as they are: they are
+// letters of their own in IDNA2008 as well.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	return strings.TrimSpace(norm.NFKC.String(strings.ToLower(norm.NFKC.String(email))))
 }
 
 const userColumns = `id, public_id, name, email, password_hash, kalp_id, kyc_status, role, disabled, created_at, updated_at`
@@ -91,8 +106,9 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	return &u, nil
 }
 
-// CreateUser adds an account with a fresh User ID and KALP ID. An email that
-// is taken, in any case, is ErrConflict.
+// CreateUser adds an account with a fresh User ID and KALP ID. The email is
+// stored in its canonical form (NormalizeEmail); one whose canonical form is
+// taken is ErrConflict. Callers check it with AccountInput first.
 // The event ev is recorded with it, its SubjectID set to the new user.
 func (db *DB) CreateUser(ctx context.Context, nu NewUser, ev AuditEvent) (*User, error) {
 	if nu.Role == "" {
@@ -109,7 +125,7 @@ func (db *DB) CreateUser(ctx context.Context, nu NewUser, ev AuditEvent) (*User,
 			INSERT INTO users (public_id, name, email, password_hash, kalp_id, kyc_status, role, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+userColumns,
-			"usr_"+randomHex(8), nu.Name, strings.TrimSpace(nu.Email), nu.PasswordHash,
+			"usr_"+randomHex(8), nu.Name, NormalizeEmail(nu.Email), nu.PasswordHash,
 			"tkalp"+randomHex(18), nu.KYCStatus, nu.Role, now, now))
 		if err != nil {
 			return err
@@ -123,10 +139,11 @@ func (db *DB) CreateUser(ctx context.Context, nu NewUser, ev AuditEvent) (*User,
 	return u, nil
 }
 
-// UserByEmail finds an account by email, whatever its case.
+// UserByEmail finds an account by email, compared in canonical form: in any
+// case, composed or not.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE lower(email) = ?`, NormalizeEmail(email)))
+		`SELECT `+userColumns+` FROM users WHERE email = ?`, NormalizeEmail(email)))
 	if err != nil {
 		return nil, fmt.Errorf("user by email: %w", err)
 	}
@@ -192,6 +209,69 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash, keepSession s
 	})
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}
+
+// ActionEmailKept records an account whose stored email the migration to
+// canonical emails could not change, because another account holds the
+// canonical form.
+const ActionEmailKept = "user.email_kept"
+
+// canonicaliseStoredEmails is the Go half of migration 0005: it stores in
+// canonical form every email that the SQL half left (anything but printable
+// ASCII), oldest account first.
+//
+// Two rows can share a canonical form: "Ärger@…" and "ärger@…" were distinct
+// under SQLite's ASCII-only lower(). The row that already holds the
+// canonical form keeps it, or else the oldest takes it; every other row
+// keeps its email exactly as stored and an ActionEmailKept event names it in
+// the audit log, for an admin to decide. Such a row cannot sign in by email:
+// before this migration it could not either, since its stored form matched
+// no lower-cased lookup. Nothing is merged and nothing is deleted.
+func (db *DB) canonicaliseStoredEmails(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, public_id, email FROM users WHERE email GLOB '*[^!-~]*' ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("canonical emails: %w", err)
+	}
+	type row struct {
+		id              int64
+		publicID, email string
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.publicID, &r.email); err != nil {
+			rows.Close()
+			return fmt.Errorf("canonical emails: %w", err)
+		}
+		if NormalizeEmail(r.email) != r.email {
+			todo = append(todo, r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("canonical emails: %w", err)
+	}
+	for _, r := range todo {
+		canon := NormalizeEmail(r.email)
+		var holder string
+		err := tx.QueryRowContext(ctx, `SELECT public_id FROM users WHERE email = ?`, canon).Scan(&holder)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ? WHERE id = ?`, canon, r.id); err != nil {
+				return fmt.Errorf("canonical emails: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("canonical emails: %w", err)
+		default:
+			if err := db.audit(ctx, tx, AuditEvent{
+				Actor: "migration", Action: ActionEmailKept, SubjectID: r.id, Target: r.publicID,
+				Detail: fmt.Sprintf("email %s kept as it was: its canonical form %s belongs to %s", r.email, canon, holder),
+			}); err != nil {
+				return fmt.Errorf("canonical emails: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -34,22 +34,10 @@ func parseKYCStatus(s string) (store.KYCStatus, bool) {
 // adminFlags is the flag set every administration command starts from:
 // --db with its environment fallback, and --email.
 func adminFlags(name string, getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet, email, dbPath *string) {
-	fs = flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs = newFlags(name, stderr)
 	email = fs.String("email", "", "the account's email")
 	dbPath = fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
 	return fs, email, dbPath
-}
-
-// parseAdmin parses args into fs and refuses stray arguments.
-func parseAdmin(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
-	return nil
 }
 
 // lookupUser finds the account the command is about; an unknown email is
@@ -66,7 +54,7 @@ func lookupUser(ctx context.Context, db *store.DB, cmd, email string) (*store.Us
 func userSetKYC(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, email, dbPath := adminFlags("user set-kyc", getenv, stderr)
 	status := fs.String("status", "", "the new KYC status: "+kycStatuses)
-	if err := parseAdmin(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	*email = strings.TrimSpace(*email)
@@ -112,7 +100,7 @@ func userSetDisabled(ctx context.Context, args []string, disabled bool, getenv f
 		cmd, action, done = "user disable", store.ActionUserDisabled, "disabled"
 	}
 	fs, email, dbPath := adminFlags(cmd, getenv, stderr)
-	if err := parseAdmin(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	*email = strings.TrimSpace(*email)
@@ -154,7 +142,7 @@ func userSetDisabled(ctx context.Context, args []string, disabled bool, getenv f
 // its hash.
 func keysList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs, email, dbPath := adminFlags("keys list", getenv, stderr)
-	if err := parseAdmin(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	*email = strings.TrimSpace(*email)

@@ -289,7 +289,7 @@ func TestKeysList(t *testing.T) {
 			header,
 			row(amyNew, amyNewSecret, "amy@example.com", "laptop", "enabled", used.Format(time.RFC3339)),
 			row(amyOld, amyOldSecret, "amy@example.com", "ci", "disabled", "never"),
-			row(zedKey, zedSecret, "Zed@example.com", "zed's key", "enabled", "never"),
+			row(zedKey, zedSecret, "zed@example.com", "zed's key", "enabled", "never"), // stored in canonical form
 		}},
 		{"one user's keys", []string{"--email", "AMY@example.com"}, [][]string{
 			header,

@@ -105,9 +105,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return usageError{"usage: keydesk keys create|list …; see keydesk help"}
 	case "version", "--version":
+		if err := parseFlags(newFlags("version", stderr), rest); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "keydesk", version)
 		return nil
 	case "help", "-h", "--help":
+		if err := parseFlags(newFlags("help", stderr), rest); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
@@ -136,8 +142,7 @@ type config struct {
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve", stderr)
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -170,11 +175,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	proxies := fs.String("trusted-proxies", getenv("KEYDESK_TRUSTED_PROXIES"),
 		"comma-separated CIDRs whose X-Forwarded-For is trusted (KEYDESK_TRUSTED_PROXIES)")
-	if err := fs.Parse(args); err != nil {
-		return config{}, usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return config{}, usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	if err := parseFlags(fs, args); err != nil {
+		return config{}, err
 	}
 
 	cfg := config{addr: *addr, db: *db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr))}
@@ -302,21 +304,17 @@ func sweepSessions(ctx context.Context, db *store.DB, logger *slog.Logger, every
 
 // userAdd is "keydesk user add".
 func userAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("user add", stderr)
 	email := fs.String("email", "", "the account's email (required)")
 	name := fs.String("name", "", "the account's name (required)")
 	admin := fs.Bool("admin", false, "make the account an admin")
 	dbPath := fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	*email, *name = strings.TrimSpace(*email), strings.TrimSpace(*name)
 	if *email == "" || *name == "" {
 		return usageError{"user add: --email and --name are required"}
-	}
-	if !strings.Contains(*email, "@") {
-		return usageError{fmt.Sprintf("user add: %q is not an email address", *email)}
 	}
 
 	password, err := readPassword(stdin)
@@ -327,8 +325,9 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	if generated {
 		password = generatePassword()
 	}
-	if n := len([]rune(password)); n < store.MinPasswordLen || n > store.MaxPasswordLen {
-		return usageError{fmt.Sprintf("user add: the password must be %d to %d characters", store.MinPasswordLen, store.MaxPasswordLen)}
+	in := store.AccountInput{Name: *name, Email: *email, Password: password}
+	if err := invalidInput("user add", in.Validate(), "email", "name", "password"); err != nil {
+		return err
 	}
 
 	db, err := store.Open(ctx, *dbPath)
@@ -341,9 +340,9 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 		role = store.RoleAdmin
 	}
 	u, err := db.CreateUser(ctx, store.NewUser{Name: *name, Email: *email, PasswordHash: store.HashPassword(password), Role: role},
-		store.AuditEvent{Actor: "cli", Action: store.ActionUserCreated, Target: *email})
+		store.AuditEvent{Actor: "cli", Action: store.ActionUserCreated, Target: store.NormalizeEmail(*email)})
 	if errors.Is(err, store.ErrConflict) {
-		return fmt.Errorf("user add: an account with email %s already exists", *email)
+		return fmt.Errorf("user add: an account with email %s already exists", store.NormalizeEmail(*email))
 	}
 	if err != nil {
 		return err
@@ -359,24 +358,21 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 // printed once on stdout (alone on its line, for $(…)), audited with the CLI
 // as the actor.
 func keysCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("keys create", stderr)
 	email := fs.String("email", "", "the owner's email (required)")
 	name := fs.String("name", "", "the key's name, unique for the owner (required)")
 	description := fs.String("description", "", "what the key is for")
 	dbPath := fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	*name, *description = strings.TrimSpace(*name), strings.TrimSpace(*description)
+	*email, *name, *description = strings.TrimSpace(*email), strings.TrimSpace(*name), strings.TrimSpace(*description)
 	if *email == "" || *name == "" {
 		return usageError{"keys create: --email and --name are required"}
 	}
-	if n := len([]rune(*name)); n > 64 {
-		return usageError{"keys create: the name must be at most 64 characters"}
-	}
-	if n := len([]rune(*description)); n > 500 {
-		return usageError{"keys create: the description must be at most 500 characters"}
+	in := store.KeyInput{Name: *name, Description: *description}
+	if err := invalidInput("keys create", in.Validate(), "name", "description"); err != nil {
+		return err
 	}
 
 	db, err := store.Open(ctx, *dbPath)
