@@ -251,16 +251,6 @@ func hasControl(s string) bool {
 	})
 }
 
-// localPath keeps a post-login destination on this site: a path, never
-// another host (//evil.example, /\evil.example) or a scheme.
-func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
-		strings.ContainsAny(p, "\r\n\\") {
-		return "/settings/profile"
-	}
-	return p
-}
-
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
