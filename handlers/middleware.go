@@ -45,6 +45,32 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// ctxHEAD marks, in a request's context, a HEAD being answered as GET.
+type ctxHEAD struct{}
+
+// headAsGET answers HEAD as GET: Echo routes HEAD nowhere by itself, and
+// health checkers and link checkers send it. A HEAD is served again,
+// through the whole application, as a GET copy of itself, into net/http's
+// own writer: net/http still knows the request as HEAD and sends the
+// status and headers of the GET without its body. So HEAD is exactly as
+// safe as GET, which changes nothing, and a POST-only route answers it 405,
+// as it answers GET. (Echo routes before any middleware but Pre can change
+// the request, hence the second pass rather than a rewrite.)
+func headAsGET(e *echo.Echo) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Method != http.MethodHead {
+				return next(c)
+			}
+			get := r.WithContext(context.WithValue(r.Context(), ctxHEAD{}, true))
+			get.Method = http.MethodGet
+			e.ServeHTTP(c.Response().Writer, get)
+			return nil
+		}
+	}
+}
+
 // logRequests writes one structured line per request. It logs the path and
 // never the query string, headers, form values or cookies, so no password,
 // key or session id can reach the log.
@@ -58,6 +84,9 @@ func (s *server) logRequests() echo.MiddlewareFunc {
 		LogLatency:   true,
 		LogRemoteIP:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			if head, _ := c.Request().Context().Value(ctxHEAD{}).(bool); head {
+				v.Method = http.MethodHead
+			}
 			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", v.RequestID),
 				slog.String("method", v.Method),

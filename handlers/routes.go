@@ -11,8 +11,9 @@ import (
 
 // routes lists every route and the middleware in front of them. Outermost
 // first: every response, errors included, carries the security headers and
-// a request id, and is logged.
+// a request id, and is logged. Every GET route answers HEAD too (headAsGET).
 func (s *server) routes(e *echo.Echo) {
+	e.Pre(headAsGET(e))
 	e.Use(
 		middleware.RequestID(),
 		s.securityHeaders,
