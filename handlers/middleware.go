@@ -24,8 +24,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // securityHeaders sets the headers every response carries, before anything
-// else can write one. Only static assets may be cached: every other
-// response, signed-in pages above all, is no-store.
+// else can write one. Every response is no-store, signed-in pages above
+// all; only an asset that static serves replaces it with its own caching,
+// so a missing asset's 404 page is not kept either.
 func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
@@ -38,9 +39,7 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.SecureCookies {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
-		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			h.Set("Cache-Control", "no-store")
-		}
+		h.Set("Cache-Control", "no-store")
 		return next(c)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"keydesk/static"
+	"keydesk/views"
 )
 
 // routes lists every route and the middleware in front of them. Outermost
@@ -32,7 +33,7 @@ func (s *server) routes(e *echo.Echo) {
 	assets := static.Handler()
 	e.GET("/static/*", func(c echo.Context) error {
 		if !static.Exists(c.Param("*")) {
-			return echo.ErrNotFound
+			return s.assetNotFound(c)
 		}
 		assets.ServeHTTP(c.Response(), c.Request())
 		return nil
@@ -78,6 +79,15 @@ func (s *server) routes(e *echo.Echo) {
 	// The JSON API: API keys only, never session cookies.
 	e.GET("/api/v1/me", s.apiMe, s.requireAPIKey)
 	e.GET("/api/v1/keys", s.apiKeys, s.requireAPIKey)
+}
+
+// assetNotFound is the 404 page for a missing asset, without the viewer's
+// name and email: a browser sends the session cookie with asset requests,
+// but they are not pages, and what a cache might keep of them must not say
+// who asked. (securityHeaders has made it no-store.)
+func (s *server) assetNotFound(c echo.Context) error {
+	v := errorView(http.StatusNotFound)
+	return render(c, http.StatusNotFound, views.ErrorPage(views.Page{Title: v.Title, Version: s.cfg.Version}, v))
 }
 
 func (s *server) redirectToProfile(c echo.Context) error {
