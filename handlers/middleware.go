@@ -186,36 +186,47 @@ const (
 // afterwards. A store failure is a 5xx, never a sign-out.
 func (s *server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r := c.Request()
-		session, err := s.sessions.Get(r, s.sessions.cookieName())
-		if err != nil {
-			return fmt.Errorf("load session: %w", err)
-		}
-		if session.IsNew {
-			return s.toLogin(c)
-		}
-		userID, _ := session.Values[valUserID].(int64)
-		user, err := s.db.UserByID(r.Context(), userID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
-			if err := s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{}); err != nil {
-				return err
-			}
-			return s.toLogin(c)
-		}
+		signedIn, err := s.loadViewer(c)
 		if err != nil {
 			return err
 		}
-		lastSeen, _ := session.Values[valLastSeen].(int64)
-		if s.db.Now().UnixMilli()-lastSeen > sessionTouch.Milliseconds() {
-			err := s.db.TouchSession(r.Context(), hashSessionID(session.ID), c.RealIP(), r.UserAgent())
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if !signedIn {
+			return s.toLogin(c)
 		}
-		c.Set(ctxUser, user)
-		c.Set(ctxSession, session.ID)
 		return next(c)
 	}
+}
+
+// loadViewer puts the signed-in user and their session in the context, and
+// reports whether there is one. A session whose account is gone or
+// disabled is ended on the way.
+func (s *server) loadViewer(c echo.Context) (bool, error) {
+	r := c.Request()
+	session, err := s.sessions.Get(r, s.sessions.cookieName())
+	if err != nil {
+		return false, fmt.Errorf("load session: %w", err)
+	}
+	if session.IsNew {
+		return false, nil
+	}
+	userID, _ := session.Values[valUserID].(int64)
+	user, err := s.db.UserByID(r.Context(), userID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
+		return false, s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{})
+	}
+	if err != nil {
+		return false, err
+	}
+	lastSeen, _ := session.Values[valLastSeen].(int64)
+	if s.db.Now().UnixMilli()-lastSeen > sessionTouch.Milliseconds() {
+		err := s.db.TouchSession(r.Context(), hashSessionID(session.ID), c.RealIP(), r.UserAgent())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	c.Set(ctxUser, user)
+	c.Set(ctxSession, session.ID)
+	return true, nil
 }
 
 // toLogin sends a signed-out visitor to the login page, remembering where
@@ -233,11 +244,34 @@ func (s *server) toLogin(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, target)
 }
 
+// hideAdmin answers every path under /admin, whatever its method, as a
+// path that does not exist (the 404 page) unless an admin is signed in:
+// had the signed-out been sent to login, or a wrong method answered 405,
+// anyone could map the admin routes by their answers. Routing is done by
+// then, so this is the one place that sees the 405s too. Admins are signed
+// in here, for the routes behind it.
+func (s *server) hideAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; p != "/admin" && !strings.HasPrefix(p, "/admin/") {
+			return next(c)
+		}
+		signedIn, err := s.loadViewer(c)
+		if err != nil {
+			return err
+		}
+		if !signedIn || !currentUser(c).IsAdmin() {
+			return echo.ErrNotFound
+		}
+		return next(c)
+	}
+}
+
 // requireAdmin answers 404 to anyone but an admin: the admin pages do not
-// exist for them.
+// exist for them. hideAdmin has signed the admin in; this is the second
+// wall, for a route that it would not cover.
 func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !currentUser(c).IsAdmin() {
+		if u, ok := c.Get(ctxUser).(*store.User); !ok || !u.IsAdmin() {
 			return echo.ErrNotFound
 		}
 		return next(c)
@@ -254,7 +288,8 @@ func (s *server) requireSignup(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// currentUser is the signed-in user; only handlers behind requireUser call it.
+// currentUser is the signed-in user; only handlers behind requireUser (or
+// hideAdmin) call it.
 func currentUser(c echo.Context) *store.User {
 	u, ok := c.Get(ctxUser).(*store.User)
 	if !ok {

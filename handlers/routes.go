@@ -26,6 +26,7 @@ func (s *server) routes(e *echo.Echo) {
 		echo.WrapMiddleware(s.crossOriginProtection().Handler),
 		middleware.BodyLimit(bodyLimit),
 		middleware.ContextTimeout(requestTimeout),
+		s.hideAdmin,
 	)
 
 	e.GET("/healthz", s.healthz)
@@ -48,8 +49,9 @@ func (s *server) routes(e *echo.Echo) {
 
 	// Middleware is given per route, not per group: an Echo group with
 	// middleware claims every path under it, which would answer GET on a
-	// POST-only route with 404 instead of 405.
-	user, admin := s.requireUser, []echo.MiddlewareFunc{s.requireUser, s.requireAdmin}
+	// POST-only route with 404 instead of 405. Under /admin, hideAdmin (above)
+	// has already signed the admin in, or answered 404 to anyone else.
+	user, admin := s.requireUser, []echo.MiddlewareFunc{s.requireAdmin}
 	e.GET("/settings", s.redirectToProfile, user)
 	e.GET("/settings/profile", s.profilePage, user)
 	e.POST("/settings/profile", s.updateName, user)
