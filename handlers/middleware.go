@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -68,6 +69,39 @@ func headAsGET(e *echo.Echo) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// checkHost refuses, with a plain 421, a request addressed to a host this
+// server is not meant to be reached at, before any page is built. Without
+// it, a page an attacker serves under a name that they then resolve to
+// this server (DNS rebinding, aimed at a Keydesk on loopback or a private
+// network) would be same-origin with it. The port is not compared: the
+// name is what rebinding forges, and port forwards and proxies change
+// ports. /healthz and /readyz answer any host.
+func (s *server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
+	allowed := make(map[string]bool, len(s.cfg.AllowedHosts))
+	for _, h := range s.cfg.AllowedHosts {
+		allowed[hostName(h)] = true
+	}
+	return func(c echo.Context) error {
+		r := c.Request()
+		if len(allowed) == 0 || allowed[hostName(r.Host)] || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			return next(c)
+		}
+		return c.String(http.StatusMisdirectedRequest, "Misdirected Request: this server does not answer for that host name.\n")
+	}
+}
+
+// hostName is the host of a Host header (or of a name given in
+// AllowedHosts) without its port or IPv6 brackets, in lower case, without
+// a trailing dot.
+func hostName(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
 // logRequests writes one structured line per request. It logs the path and

@@ -19,6 +19,7 @@ func (s *server) routes(e *echo.Echo) {
 		middleware.RequestID(),
 		s.securityHeaders,
 		s.logRequests(),
+		s.checkHost,
 		s.recoverPanics(),
 		s.compress(),
 		s.errorsInside,
