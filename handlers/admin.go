@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"encoding/csv"
+	"bufio"
 	"errors"
 	"fmt"
 	"net/http"
@@ -191,8 +191,9 @@ func (s *server) adminExport(c echo.Context) error {
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="keydesk-keys.csv"`)
 	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
-	w.Write([]string{"owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key", "status", "last_used_at", "created_at"})
+	w := bufio.NewWriter(c.Response())
+	w.WriteString(csvRecord(safeCells("owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key",
+		"status", "last_used_at", "created_at")))
 	for {
 		page, err := s.db.KeyInventory(c.Request().Context(), f)
 		if err != nil {
@@ -205,28 +206,65 @@ func (s *server) adminExport(c echo.Context) error {
 			if !r.Key.LastUsedAt.IsZero() {
 				lastUsed = r.Key.LastUsedAt.Format(time.RFC3339)
 			}
-			w.Write(safeCells(r.OwnerName, r.OwnerEmail, fmt.Sprint(r.OwnerDisabled), r.Key.PublicID, r.Key.Name,
-				r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339)))
+			w.WriteString(csvRecord(safeCells(r.OwnerName, r.OwnerEmail, fmt.Sprint(r.OwnerDisabled), r.Key.PublicID,
+				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339))))
 		}
 		if page.Next == "" {
 			break
 		}
 		f.After = page.Next
 	}
-	w.Flush()
-	return w.Error()
+	return w.Flush()
 }
 
-// safeCells defuses spreadsheet formulas: a cell that a spreadsheet would
-// read as a formula (=, +, -, @, tab or carriage return first) is prefixed
-// with a quote, as OWASP advises for CSV injection.
+// csvRecord is one line of CSV with every field quoted and its quotes
+// doubled, ended by CRLF (RFC 4180). Quoting every field, not only those
+// that hold a comma, keeps each field whole for a spreadsheet that splits
+// on another separator (";" in many locales): unquoted, "x;=1+1" would
+// there start a cell "=1+1", a formula.
+func csvRecord(cells []string) string {
+	var b strings.Builder
+	for i, cell := range cells {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(cell, `"`, `""`))
+		b.WriteByte('"')
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// safeCells defuses spreadsheet formulas as OWASP's CSV-injection guidance
+// asks: a cell that begins with = + - @, TAB, CR or LF (or NUL, which ASVS
+// adds) is prefixed with an apostrophe, which spreadsheets read as "this
+// is text". So is one where such a character follows only field
+// separators, quotes or spaces (";=1+1", " =1"): a reader that trims
+// them, or splits on them, would otherwise start the cell at the formula.
+// Other cells are kept exactly; a negative number becomes the text '-5.
 func safeCells(cells ...string) []string {
 	for i, c := range cells {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		if formulaLike(c) {
 			cells[i] = "'" + c
 		}
 	}
 	return cells
+}
+
+// formulaLike reports whether a spreadsheet could read cell as a formula.
+func formulaLike(cell string) bool {
+	for i := 0; i < len(cell); i++ {
+		switch cell[i] {
+		case '=', '+', '-', '@', '\t', '\r', '\n', 0:
+			return true
+		case ',', ';', '"', '\'', ' ':
+			// May hide what follows from a check of the first character.
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // adminReturn is where a plain-post admin action goes back to: the page it

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -211,16 +210,6 @@ func (s *server) signup(c echo.Context) error {
 		return err
 	}
 	return seeOther(c, "/settings/profile")
-}
-
-// localPath keeps a post-login destination on this site: a path, never
-// another host (//evil.example, /\evil.example) or a scheme.
-func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
-		strings.ContainsAny(p, "\r\n\\") {
-		return "/settings/profile"
-	}
-	return p
 }
 
 func orDefault(s, def string) string {

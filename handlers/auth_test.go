@@ -101,14 +101,14 @@ func TestLoginAndLogout(t *testing.T) {
 
 	t.Run("login lands where the user was going", func(t *testing.T) {
 		c := ts.client(t)
-		res := c.get("/admin/audit")
+		res := c.get("/settings/api-keys")
 		assertStatus(t, res, http.StatusSeeOther)
 		next := res.Header.Get("Location")
 		page := c.get(next)
-		assertContains(t, page, `name="next" value="/admin/audit"`)
-		res = c.post("/login", url.Values{"email": {"uma@example.com"}, "password": {"uma-password"}, "next": {"/admin/audit"}})
+		assertContains(t, page, `name="next" value="/settings/api-keys"`)
+		res = c.post("/login", url.Values{"email": {"uma@example.com"}, "password": {"uma-password"}, "next": {"/settings/api-keys"}})
 		assertStatus(t, res, http.StatusSeeOther)
-		if got := res.Header.Get("Location"); got != "/admin/audit" {
+		if got := res.Header.Get("Location"); got != "/settings/api-keys" {
 			t.Errorf("Location %q", got)
 		}
 	})

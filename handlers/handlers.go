@@ -32,6 +32,13 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	// Empty: the client's address is the connection's, whatever it says.
 	TrustedProxies []*net.IPNet
+	// AllowedHosts are the host names (or IP addresses) requests may be
+	// addressed to, whatever the port; any other Host header gets a plain
+	// 421, so that a name an attacker points at this server (DNS
+	// rebinding) reaches nothing. /healthz and /readyz answer every host,
+	// for load balancers that address an instance by its IP. Empty: every
+	// host is answered (keydesk serve always names them).
+	AllowedHosts []string
 	// Version is shown in the footer.
 	Version string
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -24,8 +25,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // securityHeaders sets the headers every response carries, before anything
-// else can write one. Only static assets may be cached: every other
-// response, signed-in pages above all, is no-store.
+// else can write one. Every response is no-store, signed-in pages above
+// all; only an asset that static serves replaces it with its own caching,
+// so a missing asset's 404 page is not kept either.
 func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
@@ -38,11 +40,68 @@ func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.cfg.SecureCookies {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
-		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
-			h.Set("Cache-Control", "no-store")
-		}
+		h.Set("Cache-Control", "no-store")
 		return next(c)
 	}
+}
+
+// ctxHEAD marks, in a request's context, a HEAD being answered as GET.
+type ctxHEAD struct{}
+
+// headAsGET answers HEAD as GET: Echo routes HEAD nowhere by itself, and
+// health checkers and link checkers send it. A HEAD is served again,
+// through the whole application, as a GET copy of itself, into net/http's
+// own writer: net/http still knows the request as HEAD and sends the
+// status and headers of the GET without its body. So HEAD is exactly as
+// safe as GET, which changes nothing, and a POST-only route answers it 405,
+// as it answers GET. (Echo routes before any middleware but Pre can change
+// the request, hence the second pass rather than a rewrite.)
+func headAsGET(e *echo.Echo) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Method != http.MethodHead {
+				return next(c)
+			}
+			get := r.WithContext(context.WithValue(r.Context(), ctxHEAD{}, true))
+			get.Method = http.MethodGet
+			e.ServeHTTP(c.Response().Writer, get)
+			return nil
+		}
+	}
+}
+
+// checkHost refuses, with a plain 421, a request addressed to a host this
+// server is not meant to be reached at, before any page is built. Without
+// it, a page an attacker serves under a name that they then resolve to
+// this server (DNS rebinding, aimed at a Keydesk on loopback or a private
+// network) would be same-origin with it. The port is not compared: the
+// name is what rebinding forges, and port forwards and proxies change
+// ports. /healthz and /readyz answer any host.
+func (s *server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
+	allowed := make(map[string]bool, len(s.cfg.AllowedHosts))
+	for _, h := range s.cfg.AllowedHosts {
+		allowed[hostName(h)] = true
+	}
+	return func(c echo.Context) error {
+		r := c.Request()
+		if len(allowed) == 0 || allowed[hostName(r.Host)] || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			return next(c)
+		}
+		return c.String(http.StatusMisdirectedRequest, "Misdirected Request: this server does not answer for that host name.\n")
+	}
+}
+
+// hostName is the host of a Host header (or of a name given in
+// AllowedHosts) without its port or IPv6 brackets, in lower case, without
+// a trailing dot.
+func hostName(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
 // logRequests writes one structured line per request. It logs the path and
@@ -58,6 +117,9 @@ func (s *server) logRequests() echo.MiddlewareFunc {
 		LogLatency:   true,
 		LogRemoteIP:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			if head, _ := c.Request().Context().Value(ctxHEAD{}).(bool); head {
+				v.Method = http.MethodHead
+			}
 			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", v.RequestID),
 				slog.String("method", v.Method),
@@ -158,36 +220,47 @@ const (
 // afterwards. A store failure is a 5xx, never a sign-out.
 func (s *server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r := c.Request()
-		session, err := s.sessions.Get(r, s.sessions.cookieName())
-		if err != nil {
-			return fmt.Errorf("load session: %w", err)
-		}
-		if session.IsNew {
-			return s.toLogin(c)
-		}
-		userID, _ := session.Values[valUserID].(int64)
-		user, err := s.db.UserByID(r.Context(), userID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
-			if err := s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{}); err != nil {
-				return err
-			}
-			return s.toLogin(c)
-		}
+		signedIn, err := s.loadViewer(c)
 		if err != nil {
 			return err
 		}
-		lastSeen, _ := session.Values[valLastSeen].(int64)
-		if s.db.Now().UnixMilli()-lastSeen > sessionTouch.Milliseconds() {
-			err := s.db.TouchSession(r.Context(), hashSessionID(session.ID), c.RealIP(), r.UserAgent())
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if !signedIn {
+			return s.toLogin(c)
 		}
-		c.Set(ctxUser, user)
-		c.Set(ctxSession, session.ID)
 		return next(c)
 	}
+}
+
+// loadViewer puts the signed-in user and their session in the context, and
+// reports whether there is one. A session whose account is gone or
+// disabled is ended on the way.
+func (s *server) loadViewer(c echo.Context) (bool, error) {
+	r := c.Request()
+	session, err := s.sessions.Get(r, s.sessions.cookieName())
+	if err != nil {
+		return false, fmt.Errorf("load session: %w", err)
+	}
+	if session.IsNew {
+		return false, nil
+	}
+	userID, _ := session.Values[valUserID].(int64)
+	user, err := s.db.UserByID(r.Context(), userID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
+		return false, s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{})
+	}
+	if err != nil {
+		return false, err
+	}
+	lastSeen, _ := session.Values[valLastSeen].(int64)
+	if s.db.Now().UnixMilli()-lastSeen > sessionTouch.Milliseconds() {
+		err := s.db.TouchSession(r.Context(), hashSessionID(session.ID), c.RealIP(), r.UserAgent())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	c.Set(ctxUser, user)
+	c.Set(ctxSession, session.ID)
+	return true, nil
 }
 
 // toLogin sends a signed-out visitor to the login page, remembering where
@@ -205,11 +278,34 @@ func (s *server) toLogin(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, target)
 }
 
+// hideAdmin answers every path under /admin, whatever its method, as a
+// path that does not exist (the 404 page) unless an admin is signed in:
+// had the signed-out been sent to login, or a wrong method answered 405,
+// anyone could map the admin routes by their answers. Routing is done by
+// then, so this is the one place that sees the 405s too. Admins are signed
+// in here, for the routes behind it.
+func (s *server) hideAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; p != "/admin" && !strings.HasPrefix(p, "/admin/") {
+			return next(c)
+		}
+		signedIn, err := s.loadViewer(c)
+		if err != nil {
+			return err
+		}
+		if !signedIn || !currentUser(c).IsAdmin() {
+			return echo.ErrNotFound
+		}
+		return next(c)
+	}
+}
+
 // requireAdmin answers 404 to anyone but an admin: the admin pages do not
-// exist for them.
+// exist for them. hideAdmin has signed the admin in; this is the second
+// wall, for a route that it would not cover.
 func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !currentUser(c).IsAdmin() {
+		if u, ok := c.Get(ctxUser).(*store.User); !ok || !u.IsAdmin() {
 			return echo.ErrNotFound
 		}
 		return next(c)
@@ -226,7 +322,8 @@ func (s *server) requireSignup(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// currentUser is the signed-in user; only handlers behind requireUser call it.
+// currentUser is the signed-in user; only handlers behind requireUser (or
+// hideAdmin) call it.
 func currentUser(c echo.Context) *store.User {
 	u, ok := c.Get(ctxUser).(*store.User)
 	if !ok {

@@ -7,16 +7,19 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"keydesk/static"
+	"keydesk/views"
 )
 
 // routes lists every route and the middleware in front of them. Outermost
 // first: every response, errors included, carries the security headers and
-// a request id, and is logged.
+// a request id, and is logged. Every GET route answers HEAD too (headAsGET).
 func (s *server) routes(e *echo.Echo) {
+	e.Pre(headAsGET(e))
 	e.Use(
 		middleware.RequestID(),
 		s.securityHeaders,
 		s.logRequests(),
+		s.checkHost,
 		s.recoverPanics(),
 		s.compress(),
 		s.errorsInside,
@@ -24,6 +27,7 @@ func (s *server) routes(e *echo.Echo) {
 		echo.WrapMiddleware(s.crossOriginProtection().Handler),
 		middleware.BodyLimit(bodyLimit),
 		middleware.ContextTimeout(requestTimeout),
+		s.hideAdmin,
 	)
 
 	e.GET("/healthz", s.healthz)
@@ -31,7 +35,7 @@ func (s *server) routes(e *echo.Echo) {
 	assets := static.Handler()
 	e.GET("/static/*", func(c echo.Context) error {
 		if !static.Exists(c.Param("*")) {
-			return echo.ErrNotFound
+			return s.assetNotFound(c)
 		}
 		assets.ServeHTTP(c.Response(), c.Request())
 		return nil
@@ -46,8 +50,9 @@ func (s *server) routes(e *echo.Echo) {
 
 	// Middleware is given per route, not per group: an Echo group with
 	// middleware claims every path under it, which would answer GET on a
-	// POST-only route with 404 instead of 405.
-	user, admin := s.requireUser, []echo.MiddlewareFunc{s.requireUser, s.requireAdmin}
+	// POST-only route with 404 instead of 405. Under /admin, hideAdmin (above)
+	// has already signed the admin in, or answered 404 to anyone else.
+	user, admin := s.requireUser, []echo.MiddlewareFunc{s.requireAdmin}
 	e.GET("/settings", s.redirectToProfile, user)
 	e.GET("/settings/profile", s.profilePage, user)
 	e.POST("/settings/profile", s.updateName, user)
@@ -77,6 +82,15 @@ func (s *server) routes(e *echo.Echo) {
 	// The JSON API: API keys only, never session cookies.
 	e.GET("/api/v1/me", s.apiMe, s.requireAPIKey)
 	e.GET("/api/v1/keys", s.apiKeys, s.requireAPIKey)
+}
+
+// assetNotFound is the 404 page for a missing asset, without the viewer's
+// name and email: a browser sends the session cookie with asset requests,
+// but they are not pages, and what a cache might keep of them must not say
+// who asked. (securityHeaders has made it no-store.)
+func (s *server) assetNotFound(c echo.Context) error {
+	v := errorView(http.StatusNotFound)
+	return render(c, http.StatusNotFound, views.ErrorPage(views.Page{Title: v.Title, Version: s.cfg.Version}, v))
 }
 
 func (s *server) redirectToProfile(c echo.Context) error {

@@ -80,7 +80,7 @@ func TestRoutes(t *testing.T) {
 		{name: "admins see Admin in the menu", as: "admin", method: "GET", path: "/settings/profile", wantStatus: 200,
 			want: []string{">Admin<"}},
 		{name: "admin pages are 404 to users", as: "user", method: "GET", path: "/admin/audit", wantStatus: 404},
-		{name: "admin pages are 404 when signed out", method: "GET", path: "/admin/audit", wantStatus: 303},
+		{name: "admin pages are 404 when signed out", method: "GET", path: "/admin/audit", wantStatus: 404},
 		{name: "audit log for admins", as: "admin", method: "GET", path: "/admin/audit", wantStatus: 200,
 			want: []string{"Audit log", "user.login", "admin@example.com"}},
 		{name: "a forged cursor on the users list is refused", as: "admin", method: "GET", path: "/admin/users?after=forged",

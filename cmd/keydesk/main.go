@@ -62,7 +62,7 @@ func exitCode(err error) int {
 const usage = `Keydesk: a self-hostable settings console for API keys.
 
 Usage:
-  keydesk serve [--addr A] [--db PATH] [--demo] [--signup] [--secure-cookies] [--trusted-proxies CIDRS]
+  keydesk serve [--addr A] [--public-url URL] [--db PATH] [--demo] [--signup] [--secure-cookies] [--trusted-proxies CIDRS]
   keydesk user add --email E --name N [--admin] [--db PATH]   (password from stdin, or generated)
   keydesk user set-kyc --email E --status S [--db PATH]   (S: verified, pending, not_started, rejected)
   keydesk user disable --email E [--db PATH]   (ends their sessions; their keys stop answering)
@@ -139,6 +139,7 @@ type config struct {
 	secureCookies  bool
 	trustedProxies []*net.IPNet
 	sessionKeys    [][]byte // from KEYDESK_SESSION_KEYS; empty means kept in the database
+	publicURL      string   // the URL people reach Keydesk at; other host names are refused
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -175,11 +176,14 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	proxies := fs.String("trusted-proxies", getenv("KEYDESK_TRUSTED_PROXIES"),
 		"comma-separated CIDRs whose X-Forwarded-For is trusted (KEYDESK_TRUSTED_PROXIES)")
+	publicURL := fs.String("public-url", getenv("KEYDESK_PUBLIC_URL"),
+		"the URL people reach Keydesk at, such as https://keys.example.com; other host names get 421 (KEYDESK_PUBLIC_URL)")
 	if err := parseFlags(fs, args); err != nil {
 		return config{}, err
 	}
 
-	cfg := config{addr: *addr, db: *db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr))}
+	cfg := config{addr: *addr, db: *db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr)),
+		publicURL: *publicURL}
 	for _, p := range splitList(*proxies) {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {
@@ -205,6 +209,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	hosts, hostWarning, err := allowedHosts(cfg.addr, cfg.publicURL, interfaceIPs)
+	if err != nil {
+		return err
+	}
+	if hostWarning != "" {
+		fmt.Fprintln(stderr, "keydesk: warning:", hostWarning)
+		logger.Warn(hostWarning)
+	}
 	if getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the collector return short-lived buffers
 		// (password hashes, pages, gzip) sooner; GOMEMLIMIT overrides it.
@@ -238,6 +250,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SecureCookies:  cfg.secureCookies,
 		Signup:         cfg.signup,
 		TrustedProxies: cfg.trustedProxies,
+		AllowedHosts:   hosts,
 		Version:        version,
 	})
 	if err != nil {
