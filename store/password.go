@@ -93,6 +93,12 @@ func (db *DB) PasswordHashes() int64 {
 	return db.hashes.hashes.Load()
 }
 
+// PasswordHashesWaiting is how many password hashes wait for a turn, for
+// tests that need the queue in a known state.
+func (db *DB) PasswordHashesWaiting() int {
+	return max(0, len(db.hashes.wait)-len(db.hashes.run))
+}
+
 // HashPassword is HashPassword through the DB's hash queue: ErrBusy when
 // it is full, the context's error when that ends first.
 func (db *DB) HashPassword(ctx context.Context, password string) (hash string, err error) {
