@@ -257,7 +257,9 @@ func TestHashQueueUnderABurst(t *testing.T) {
 	// A waiter whose request ends leaves at once and is not counted.
 	cctx, cancel := context.WithCancel(ctx)
 	gone := make(chan reply, 1)
-	go func() { gone <- postFrom(cctx, ts, "192.0.2.9", "/login", loginForm("bob@example.com", "wrong-password")) }()
+	go func() {
+		gone <- postFrom(cctx, ts, "192.0.2.9", "/login", loginForm("bob@example.com", "wrong-password"))
+	}()
 	waitFor(t, "the login to queue", func() bool { return ts.db.PasswordHashesWaiting() == 1 })
 	cancel()
 	waitFor(t, "the cancelled login to leave the queue", func() bool { return ts.db.PasswordHashesWaiting() == 0 })
@@ -288,7 +290,9 @@ func TestHashQueueUnderABurst(t *testing.T) {
 
 	// Another address still gets a place.
 	bob := make(chan reply, 1)
-	go func() { bob <- postFrom(ctx, ts, "198.51.100.5", "/login", loginForm("bob@example.com", "bob-password")) }()
+	go func() {
+		bob <- postFrom(ctx, ts, "198.51.100.5", "/login", loginForm("bob@example.com", "bob-password"))
+	}()
 	waitFor(t, "Bob's login to queue", func() bool { return ts.db.PasswordHashesWaiting() == hashesPerIP+1 })
 
 	// Fill the rest of the queue from many addresses; the next is told 503
