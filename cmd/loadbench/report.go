@@ -79,7 +79,9 @@ func (r *report) markdown() string {
 		mib(r.rssSmall), sizeLabel(r.cfg.small), mib(r.rssLarge), sizeLabel(r.cfg.large))
 	if len(r.bursts) > 0 {
 		fmt.Fprintf(&b, "\n### Login bursts\n\n%d sign-ins with the right password sent at once, each on its own connection, "+
-			"to a fresh server on the %s-key database; its peak RSS is the burst's.\n\n", burstLogins, sizeLabel(r.cfg.small))
+			"to a fresh server on the %s-key database; its peak RSS is the burst's. All are for one account, whose attempts are "+
+			"counted before the hash: past %d under way for it, or past the address's few places in the hash queue, the rest "+
+			"are told 429 at once, and past a full queue 503 at once.\n\n", burstLogins, sizeLabel(r.cfg.small), 5)
 		fmt.Fprintf(&b, "| Burst | 303 | 429 | 503 | last answer after | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, x := range r.bursts {
 			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s |\n", x.name, x.statuses[http.StatusSeeOther],
