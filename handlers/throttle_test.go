@@ -29,13 +29,16 @@ type reply struct {
 // postFrom posts form to path as a browser at addr would (the test server
 // must trust loopback as a proxy), with ctx as the request's context and
 // no cookies. Safe to call from any goroutine.
-func postFrom(ctx context.Context, ts *testServer, addr, path string, form url.Values) reply {
+func postFrom(ctx context.Context, ts *testServer, addr, path string, form url.Values, cookies ...*http.Cookie) reply {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return reply{err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Forwarded-For", addr)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := c.Do(req)
 	if err != nil {
@@ -167,6 +170,37 @@ func TestDeviceCookieKeepsTheOwnerIn(t *testing.T) {
 	assertStatus(t, owner.do(http.MethodPost, "/login", loginForm("uma@example.com", "uma-password"), from), http.StatusTooManyRequests)
 	ts.clock.Advance(loginWindow + time.Second)
 	assertStatus(t, owner.do(http.MethodPost, "/login", loginForm("uma@example.com", "uma-password"), from), http.StatusSeeOther)
+}
+
+// The password change checks the current password the same way: a stolen
+// session sending guesses at once gets the limit's worth checked, and 429
+// for the rest.
+func TestParallelCurrentPasswordGuesses(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.TrustedProxies = mustCIDRs(t, "127.0.0.0/8") })
+	ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	owner := ts.client(t)
+	owner.login("uma@example.com", "uma-password")
+	stolen := owner.sessionCookie()
+
+	before := ts.db.PasswordHashes()
+	const guesses = 20
+	replies := make(chan reply, guesses)
+	for i := range guesses {
+		go func() {
+			replies <- postFrom(context.Background(), ts, fmt.Sprintf("203.0.113.%d", i+1), "/settings/password",
+				passwordForm("guess-guess", "new-password-1", "new-password-1"), stolen)
+		}()
+	}
+	counts := map[int]int{}
+	for range guesses {
+		counts[(<-replies).status]++
+	}
+	if counts[http.StatusUnprocessableEntity] != loginMaxAccount || counts[http.StatusTooManyRequests] != guesses-loginMaxAccount {
+		t.Errorf("answers %v; want %d × 422 and the rest 429", counts, loginMaxAccount)
+	}
+	if n := ts.db.PasswordHashes() - before; n != loginMaxAccount {
+		t.Errorf("%d current passwords hashed for %d parallel guesses; want %d", n, guesses, loginMaxAccount)
+	}
 }
 
 // A good login forgets its own account's failures and no other's.
