@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 const (
 	msgBadLogin     = "Incorrect email or password."
 	msgLoginLimited = "Too many failed sign-in attempts. Wait 15 minutes, then try again."
+	msgLoginBusy    = "Too many sign-ins at once. Wait a moment, then try again."
+	msgSignupLimit  = "Too many attempts from your address. Wait 15 minutes, then try again."
 )
 
 func (s *server) loginPage(c echo.Context) error {
@@ -44,7 +47,6 @@ func (s *server) login(c echo.Context) error {
 	if err := parseForm(c); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	email, password := text(c, "email"), postValue(c, "password")
 	v := s.loginView(c, email, localPath(postValue(c, "next")))
 	if email == "" || password == "" {
@@ -52,26 +54,23 @@ func (s *server) login(c echo.Context) error {
 		return render(c, http.StatusUnprocessableEntity, views.LoginPage(v))
 	}
 
-	if limited, err := s.loginLimited(c, email); err != nil {
-		return err
-	} else if limited {
-		v.Error = msgLoginLimited
-		return render(c, http.StatusTooManyRequests, views.LoginPage(v))
-	}
-
-	user, ok, err := s.authenticate(c, email, password)
+	user, outcome, err := s.checkLogin(c, email, password)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		if err := s.recordLoginFailure(c, email, user); err != nil {
-			return err
-		}
+	switch outcome {
+	case checkLimited:
+		v.Error = msgLoginLimited
+		return render(c, http.StatusTooManyRequests, views.LoginPage(v))
+	case checkCrowded:
+		v.Error = msgLoginBusy
+		return render(c, http.StatusTooManyRequests, views.LoginPage(v))
+	case checkBusy:
+		v.Error = msgLoginBusy
+		return render(c, http.StatusServiceUnavailable, views.LoginPage(v))
+	case checkWrong:
 		v.Error = msgBadLogin
 		return render(c, http.StatusUnauthorized, views.LoginPage(v))
-	}
-	if err := s.db.ClearLoginFailures(ctx, email); err != nil {
-		return err
 	}
 	if err := s.startSession(c, user, store.ActionLogin); err != nil {
 		return err
@@ -79,19 +78,83 @@ func (s *server) login(c echo.Context) error {
 	return seeOther(c, orDefault(v.Next, "/settings/profile"))
 }
 
+// checkOutcome is how a throttled password check ended.
+type checkOutcome int
+
+const (
+	checkOK      checkOutcome = iota // the password is right and the account active
+	checkWrong                       // counted as a failure
+	checkLimited                     // the account, address or device used its attempts: 429, with Retry-After
+	checkCrowded                     // this address has enough checks under way: 429, with Retry-After
+	checkBusy                        // the hash queue is full: 503, with Retry-After
+)
+
+// checkLogin checks email and password under every limit, in this order:
+// the client address's place in the hash queue (memory only), then one
+// attempt claimed in the database before any hashing, so parallel guesses
+// cost at most the limit, then the argon2id check itself. A success forgets
+// the account's failures and gives the browser a device cookie for it; a
+// check that never ran is not counted. user is the account when there is
+// one, for the audit log.
+func (s *server) checkLogin(c echo.Context, email, password string) (user *store.User, _ checkOutcome, err error) {
+	r, ip := c.Request(), c.RealIP()
+	if !s.hashGate.enter(ip) {
+		c.Response().Header().Set("Retry-After", "1")
+		return nil, checkCrowded, nil
+	}
+	defer s.hashGate.leave(ip)
+
+	limits := store.LoginLimits{Window: loginWindow, Account: loginMaxAccount, IP: loginMaxIP, Device: loginMaxDevice}
+	attempt, err := s.db.ClaimLoginAttempt(r.Context(), email, ip, s.devices.token(r, email), limits)
+	if errors.Is(err, store.ErrLimited) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(loginWindow.Seconds())))
+		return nil, checkLimited, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+
+	user, ok, err := s.authenticate(c, email, password)
+	if err != nil {
+		// No password was checked: take the attempt back, even when the
+		// request's context is what ended.
+		if rerr := s.db.ReleaseLoginAttempt(context.WithoutCancel(r.Context()), attempt); rerr != nil {
+			return nil, 0, errors.Join(err, rerr)
+		}
+		if errors.Is(err, store.ErrBusy) {
+			c.Response().Header().Set("Retry-After", "1")
+			return nil, checkBusy, nil
+		}
+		return nil, 0, err
+	}
+	if !ok {
+		return user, checkWrong, s.recordLoginFailure(c, user)
+	}
+	if err := s.db.LoginSucceeded(r.Context(), attempt); err != nil {
+		return nil, 0, err
+	}
+	if err := s.devices.set(c.Response(), user.Email); err != nil {
+		return nil, 0, err
+	}
+	return user, checkOK, nil
+}
+
 // authenticate checks email and password. It answers ok only for an active
 // account with that password; user is the account when there is one, for the
-// audit log. Every path costs one argon2id check.
+// audit log. Every path costs one argon2id check, queued with the others.
 func (s *server) authenticate(c echo.Context, email, password string) (user *store.User, ok bool, err error) {
-	user, err = s.db.UserByEmail(c.Request().Context(), email)
+	ctx := c.Request().Context()
+	user, err = s.db.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		store.CheckDummyPassword(password)
+		if err := s.db.CheckDummyPassword(ctx, password); !errors.Is(err, store.ErrMismatch) {
+			return nil, false, err
+		}
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	err = store.CheckPassword(user.PasswordHash, password)
+	err = s.db.CheckPassword(ctx, user.PasswordHash, password)
 	if errors.Is(err, store.ErrMismatch) {
 		return user, false, nil
 	}
@@ -101,30 +164,17 @@ func (s *server) authenticate(c echo.Context, email, password string) (user *sto
 	return user, !user.Disabled, nil
 }
 
-// loginLimited reports whether the account or the client's address has
-// failed too often lately; it answers with Retry-After when so.
-func (s *server) loginLimited(c echo.Context, email string) (bool, error) {
-	account, fromIP, err := s.db.LoginFailures(c.Request().Context(), email, c.RealIP(), s.db.Now().Add(-loginWindow))
-	if err != nil {
-		return false, err
-	}
-	if account >= loginMaxAccount || fromIP >= loginMaxIP {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(loginWindow.Seconds())))
-		return true, nil
-	}
-	return false, nil
-}
-
-// recordLoginFailure counts a failure. The audit event names the account
-// only when there is one: a string typed into the email field may be
-// anything, a password included, and is not written down.
-func (s *server) recordLoginFailure(c echo.Context, email string, user *store.User) error {
+// recordLoginFailure writes the audit event of a failure; its count was
+// claimed before the check. The event names the account only when there is
+// one: a string typed into the email field may be anything, a password
+// included, and is not written down.
+func (s *server) recordLoginFailure(c echo.Context, user *store.User) error {
 	ev := s.event(c, nil, store.ActionLoginFailed, "")
 	ev.Actor = "unknown account"
 	if user != nil {
 		ev.Actor, ev.ActorID, ev.SubjectID = user.Email, user.ID, user.ID
 	}
-	return s.db.RecordLoginFailure(c.Request().Context(), email, c.RealIP(), s.db.Now().Add(-loginWindow), ev)
+	return s.db.RecordAudit(c.Request().Context(), ev)
 }
 
 // startSession signs user in under a new session id, ending the session the
@@ -182,8 +232,19 @@ func (s *server) signupPage(c echo.Context) error {
 	return render(c, http.StatusOK, views.SignupPage(views.SignupView{Page: s.page(c, "Sign up")}))
 }
 
-// signup creates an account and signs it in.
+// signup creates an account and signs it in. Each try, counted before any
+// work, spends one of the address's sign-in attempts: the answer tells
+// whether an email has an account, so learning that costs what a guessed
+// password costs. A taken email is told before any hashing.
 func (s *server) signup(c echo.Context) error {
+	ctx, ip := c.Request().Context(), c.RealIP()
+	if err := s.db.ClaimAddressAttempt(ctx, ip, loginMaxIP, loginWindow); errors.Is(err, store.ErrLimited) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(loginWindow.Seconds())))
+		return render(c, http.StatusTooManyRequests, views.SignupPage(views.SignupView{Page: s.page(c, "Sign up"),
+			Errors: map[string]string{"email": msgSignupLimit}}))
+	} else if err != nil {
+		return err
+	}
 	if err := parseForm(c); err != nil {
 		return err
 	}
@@ -195,21 +256,57 @@ func (s *server) signup(c echo.Context) error {
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(v))
 	}
 
-	user, err := s.db.CreateUser(c.Request().Context(),
-		store.NewUser{Name: name, Email: email, PasswordHash: store.HashPassword(password)},
-		store.AuditEvent{Actor: store.NormalizeEmail(email), Action: store.ActionSignup, IP: c.RealIP(), UserAgent: c.Request().UserAgent()})
-	if errors.Is(err, store.ErrConflict) {
+	taken := func() error {
 		f.check(false, "email", "An account with this email already exists. Log in instead.")
 		v.Errors = f.FieldErrors
 		return render(c, http.StatusUnprocessableEntity, views.SignupPage(v))
 	}
+	if _, err := s.db.UserByEmail(ctx, email); err == nil {
+		return taken()
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	hash, err := s.hashNewPassword(c, password)
+	if errors.Is(err, store.ErrBusy) {
+		f.check(false, "email", msgLoginBusy)
+		v.Errors = f.FieldErrors
+		return render(c, http.StatusServiceUnavailable, views.SignupPage(v))
+	}
 	if err != nil {
+		return err
+	}
+	user, err := s.db.CreateUser(ctx, store.NewUser{Name: name, Email: email, PasswordHash: hash},
+		store.AuditEvent{Actor: store.NormalizeEmail(email), Action: store.ActionSignup, IP: ip, UserAgent: c.Request().UserAgent()})
+	if errors.Is(err, store.ErrConflict) {
+		return taken()
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.devices.set(c.Response(), user.Email); err != nil {
 		return err
 	}
 	if err := s.startSession(c, user, store.ActionLogin); err != nil {
 		return err
 	}
 	return seeOther(c, "/settings/profile")
+}
+
+// hashNewPassword hashes a new password through the hash queue, holding one
+// of the client address's places in it: ErrBusy, with Retry-After, when
+// either is full.
+func (s *server) hashNewPassword(c echo.Context, password string) (string, error) {
+	ip := c.RealIP()
+	if !s.hashGate.enter(ip) {
+		c.Response().Header().Set("Retry-After", "1")
+		return "", store.ErrBusy
+	}
+	defer s.hashGate.leave(ip)
+	hash, err := s.db.HashPassword(c.Request().Context(), password)
+	if errors.Is(err, store.ErrBusy) {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	return hash, err
 }
 
 func orDefault(s, def string) string {

@@ -50,8 +50,10 @@ const (
 	sessionTouch    = time.Minute // last-seen is written at most this often per session
 
 	loginWindow     = 15 * time.Minute
-	loginMaxAccount = 5  // failures per account in the window
-	loginMaxIP      = 20 // failures per client IP in the window
+	loginMaxAccount = 5  // attempts per account in the window, from browsers it has not signed in from
+	loginMaxIP      = 20 // attempts per client IP in the window, sign-ups included, the same
+	loginMaxDevice  = 5  // attempts per trusted device cookie in the window
+	hashesPerIP     = 4  // password checks one client address may have running or waiting
 
 	requestTimeout = 15 * time.Second
 	bodyLimit      = "64K"
@@ -62,6 +64,8 @@ type server struct {
 	db       *store.DB
 	log      *slog.Logger
 	sessions *sessionStore
+	devices  *deviceCookies
+	hashGate *addressGate
 	cfg      Config
 
 	// keyTouches holds, per API key id, when this process last wrote or
@@ -84,6 +88,8 @@ func New(cfg Config) (http.Handler, error) {
 		db:       cfg.Store,
 		log:      cfg.Logger,
 		sessions: newSessionStore(cfg.Store, cfg.SessionKeys, cfg.SecureCookies, sessionIdle, sessionAbsolute),
+		devices:  newDeviceCookies(cfg.SessionKeys, cfg.SecureCookies),
+		hashGate: newAddressGate(hashesPerIP),
 		cfg:      cfg,
 	}
 	e := echo.New()

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -120,25 +121,33 @@ func (s *server) changePassword(c echo.Context) error {
 	status := http.StatusUnprocessableEntity
 
 	if f.valid() {
-		limited, err := s.loginLimited(c, u.Email)
+		_, outcome, err := s.checkLogin(c, u.Email, current)
 		if err != nil {
 			return err
 		}
-		if limited {
+		switch outcome {
+		case checkLimited:
 			f.check(false, "form", msgLoginLimited)
 			status = http.StatusTooManyRequests
+		case checkCrowded:
+			f.check(false, "form", msgLoginBusy)
+			status = http.StatusTooManyRequests
+		case checkBusy:
+			f.check(false, "form", msgLoginBusy)
+			status = http.StatusServiceUnavailable
+		case checkWrong:
+			f.check(false, "current_password", "Your current password is not correct.")
 		}
 	}
+	var hash string
 	if f.valid() {
-		_, ok, err := s.authenticate(c, u.Email, current)
-		if err != nil {
+		var err error
+		hash, err = s.hashNewPassword(c, next)
+		if errors.Is(err, store.ErrBusy) {
+			f.check(false, "form", msgLoginBusy)
+			status = http.StatusServiceUnavailable
+		} else if err != nil {
 			return err
-		}
-		if !ok {
-			if err := s.recordLoginFailure(c, u.Email, u); err != nil {
-				return err
-			}
-			f.check(false, "current_password", "Your current password is not correct.")
 		}
 	}
 	if !f.valid() {
@@ -154,7 +163,7 @@ func (s *server) changePassword(c echo.Context) error {
 		return render(c, status, views.ProfilePage(v))
 	}
 
-	if err := s.db.SetPassword(c.Request().Context(), u.ID, store.HashPassword(next), currentSessionHash(c),
+	if err := s.db.SetPassword(c.Request().Context(), u.ID, hash, currentSessionHash(c),
 		s.event(c, u, store.ActionPasswordChanged, "")); err != nil {
 		return err
 	}

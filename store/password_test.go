@@ -1,11 +1,13 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -58,5 +60,63 @@ func TestPasswordHashKeepsItsOwnParameters(t *testing.T) {
 	}
 	if err := CheckPassword(old, "passwort"); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("wrong password against an older hash: %v", err)
+	}
+}
+
+// The hash queue answers ErrBusy at once when it is full, gives up when a
+// waiter's context ends, and hashes nothing for either.
+func TestHashQueueBounds(t *testing.T) {
+	db, _ := openTestDB(t)
+	ctx := context.Background()
+	hash := HashPassword("password")
+	// Take every place by hand: the running ones and the waiting ones.
+	for range hashRunning {
+		db.hashes.run <- struct{}{}
+	}
+	for range hashRunning + hashWaiting - 1 {
+		db.hashes.wait <- struct{}{}
+	}
+
+	// One place left: a waiter that gives up.
+	waitCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- db.CheckPassword(waitCtx, hash, "password") }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(db.hashes.wait) < cap(db.hashes.wait) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check never queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The queue is full: the next caller is told so at once.
+	if err := db.CheckPassword(ctx, hash, "password"); !errors.Is(err, ErrBusy) {
+		t.Errorf("full queue: %v, want ErrBusy", err)
+	}
+	if _, err := db.HashPassword(ctx, "password"); !errors.Is(err, ErrBusy) {
+		t.Errorf("full queue, new hash: %v, want ErrBusy", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled waiter: %v, want context.Canceled", err)
+	}
+	if n := db.PasswordHashes(); n != 0 {
+		t.Errorf("%d hashes run; want 0", n)
+	}
+
+	// Free the places: checks run and are counted.
+	for range hashRunning {
+		<-db.hashes.run
+	}
+	for range hashRunning + hashWaiting - 1 {
+		<-db.hashes.wait
+	}
+	if err := db.CheckPassword(ctx, hash, "password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckDummyPassword(ctx, "password"); !errors.Is(err, ErrMismatch) {
+		t.Errorf("dummy check: %v, want ErrMismatch", err)
+	}
+	if n := db.PasswordHashes(); n != 2 {
+		t.Errorf("%d hashes run; want 2", n)
 	}
 }

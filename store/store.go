@@ -46,6 +46,8 @@ type DB struct {
 	read  *sql.DB
 	now   func() time.Time
 
+	hashes *hashQueue
+
 	authStmt *sql.Stmt
 }
 
@@ -65,7 +67,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 	}
-	db := &DB{now: time.Now}
+	db := &DB{now: time.Now, hashes: newHashQueue()}
 	for _, opt := range opts {
 		opt(db)
 	}

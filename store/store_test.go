@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -206,19 +207,24 @@ func TestTwoProcessesShareOneFile(t *testing.T) {
 	}
 }
 
-func TestLoginFailuresWindow(t *testing.T) {
+func TestLoginAttemptsWindow(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	db, _ := openTestDB(t, WithClock(func() time.Time { return clock() }))
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	db, _ := openTestDB(t, WithClock(clock))
 	ctx := context.Background()
+	lim := LoginLimits{Window: time.Minute, Account: 3, IP: 10, Device: 2}
 	for range 3 {
-		if err := db.RecordLoginFailure(ctx, "Uma@Example.com", "192.0.2.1", now.Add(-time.Hour), AuditEvent{}); err != nil {
+		if _, err := db.ClaimLoginAttempt(ctx, "Uma@Example.com", "192.0.2.1", "", lim); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if _, err := db.ClaimLoginAttempt(ctx, "uma@example.com ", "192.0.2.9", "", lim); !errors.Is(err, ErrLimited) {
+		t.Errorf("fourth attempt at the account: %v, want ErrLimited", err)
+	}
 	acct, ip, err := db.LoginFailures(ctx, "uma@example.com", "192.0.2.1", now.Add(-time.Minute))
 	if err != nil || acct != 3 || ip != 3 {
-		t.Errorf("counts %d, %d, %v; want 3, 3", acct, ip, err)
+		t.Errorf("counts %d, %d, %v; want 3, 3 (a refused attempt counts nothing)", acct, ip, err)
 	}
 	acct, ip, _ = db.LoginFailures(ctx, "other@example.com", "192.0.2.2", now.Add(-time.Minute))
 	if acct != 0 || ip != 0 {
@@ -229,11 +235,88 @@ func TestLoginFailuresWindow(t *testing.T) {
 	if stored != 0 {
 		t.Error("the typed email is stored in clear")
 	}
-	if err := db.ClearLoginFailures(ctx, "UMA@example.com"); err != nil {
+
+	// A trusted device is counted on its own, past the account's limit.
+	for range 2 {
+		if _, err := db.ClaimLoginAttempt(ctx, "uma@example.com", "192.0.2.1", "tok", lim); err != nil {
+			t.Fatalf("trusted device refused: %v", err)
+		}
+	}
+	if _, err := db.ClaimLoginAttempt(ctx, "uma@example.com", "192.0.2.1", "tok", lim); !errors.Is(err, ErrLimited) {
+		t.Errorf("third attempt from the device: %v, want ErrLimited", err)
+	}
+	db.read.QueryRow("SELECT count(*) FROM login_failures WHERE subject = 'tok'").Scan(&stored)
+	if stored != 0 {
+		t.Error("the device token is stored in clear")
+	}
+
+	// A released attempt is not counted; the window forgets the rest.
+	a, err := db.ClaimLoginAttempt(ctx, "ann@example.com", "192.0.2.3", "", lim)
+	if err != nil {
 		t.Fatal(err)
 	}
-	acct, ip, _ = db.LoginFailures(ctx, "uma@example.com", "192.0.2.1", now.Add(-time.Minute))
-	if acct != 0 || ip != 3 {
-		t.Errorf("after clearing: %d, %d; want 0, 3", acct, ip)
+	if err := db.ReleaseLoginAttempt(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if acct, ip, _ = db.LoginFailures(ctx, "ann@example.com", "192.0.2.3", now.Add(-time.Minute)); acct != 0 || ip != 0 {
+		t.Errorf("after release: %d, %d; want 0, 0", acct, ip)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute + time.Millisecond)
+	mu.Unlock()
+	if _, err := db.ClaimLoginAttempt(ctx, "uma@example.com", "192.0.2.1", "", lim); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+}
+
+// A success forgets the account's failures and its own count against the
+// address, and nothing of another account's or the address's other
+// failures.
+func TestLoginSucceededClearsOnlyItsOwn(t *testing.T) {
+	db, _ := openTestDB(t)
+	ctx := context.Background()
+	lim := LoginLimits{Window: time.Hour, Account: 10, IP: 100, Device: 10}
+	for _, email := range []string{"uma@example.com", "uma@example.com", "bob@example.com", "bob@example.com"} {
+		if _, err := db.ClaimLoginAttempt(ctx, email, "192.0.2.1", "", lim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := db.ClaimLoginAttempt(ctx, "UMA@example.com", "192.0.2.1", "", lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LoginSucceeded(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	since := db.Now().Add(-time.Hour)
+	uma, ip, _ := db.LoginFailures(ctx, "uma@example.com", "192.0.2.1", since)
+	bob, _, _ := db.LoginFailures(ctx, "bob@example.com", "192.0.2.1", since)
+	if uma != 0 || bob != 2 || ip != 4 {
+		t.Errorf("after Uma's success: uma %d, bob %d, address %d; want 0, 2, 4", uma, bob, ip)
+	}
+}
+
+// Parallel claims never take more attempts than the limit.
+func TestClaimIsAtomic(t *testing.T) {
+	db, _ := openTestDB(t)
+	ctx := context.Background()
+	lim := LoginLimits{Window: time.Hour, Account: 5, IP: 100, Device: 5}
+	var wg sync.WaitGroup
+	var granted atomic.Int64
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.ClaimLoginAttempt(ctx, "uma@example.com", fmt.Sprintf("192.0.2.%d", i), "", lim)
+			if err == nil {
+				granted.Add(1)
+			} else if !errors.Is(err, ErrLimited) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := granted.Load(); n != 5 {
+		t.Errorf("%d of 40 parallel attempts granted; want 5", n)
 	}
 }

@@ -148,6 +148,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err = measure(ctx, cfg, &rep, smallSrv, largeSrv, progress)
 	err = errors.Join(err, smallSrv.stop(), largeSrv.stop())
 	rep.rssSmall, rep.rssLarge = smallSrv.peakRSS(), largeSrv.peakRSS()
+	if err == nil {
+		err = measureBursts(ctx, cfg, &rep, bin, tmp, progress)
+	}
 	if err != nil {
 		if !cfg.keep && ctx.Err() == nil {
 			err = fmt.Errorf("%w (run with -keep to keep the server logs)", err)
@@ -218,6 +221,27 @@ func measure(ctx context.Context, cfg config, rep *report, small, large *server,
 			return err
 		}
 		rep.results = append(rep.results, r)
+	}
+	return nil
+}
+
+// measureBursts runs the login bursts, each on a fresh server over the
+// small database, after the other servers have stopped.
+func measureBursts(ctx context.Context, cfg config, rep *report, bin, tmp string, progress func(string, ...any)) error {
+	for _, spread := range []bool{false, true} {
+		name := rowBurstOne
+		if spread {
+			name = rowBurstSpread
+		}
+		if cfg.only != nil && !cfg.only.MatchString(name) {
+			continue
+		}
+		progress("%s", name)
+		r, err := loginBurst(ctx, bin, rep.small.path, filepath.Join(tmp, fmt.Sprintf("burst-%t.log", spread)), rep.small.keyPageUser, spread)
+		if err != nil {
+			return err
+		}
+		rep.bursts = append(rep.bursts, r)
 	}
 	return nil
 }
