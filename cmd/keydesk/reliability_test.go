@@ -114,6 +114,7 @@ type binaryServer struct {
 	cmd    *exec.Cmd
 	url    string
 	host   string
+	stdout *watchedBuffer
 	stderr *watchedBuffer
 	exited chan struct{} // closed once the process is reaped
 	state  *os.ProcessState
@@ -125,15 +126,23 @@ var listeningLine = regexp.MustCompile(`listening on (http://(\S+))`)
 // deadline, for it to say where it listens.
 func startBinary(t *testing.T, bin, db string, args ...string) *binaryServer {
 	t.Helper()
+	s := launchBinary(t, bin, db, args...)
+	s.waitListening(t)
+	return s
+}
+
+// launchBinary starts the binary on a free loopback port without waiting
+// for it, so that a test can start several at the same moment.
+func launchBinary(t *testing.T, bin, db string, args ...string) *binaryServer {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "KEYDESK_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	stdout := newWatchedBuffer()
-	s := &binaryServer{cmd: cmd, stderr: newWatchedBuffer(), exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = stdout, s.stderr
+	s := &binaryServer{cmd: cmd, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,15 +159,22 @@ func startBinary(t *testing.T, bin, db string, args ...string) *binaryServer {
 			<-s.exited
 		}
 	})
+	return s
+}
+
+// waitListening waits, with a deadline, for a launched binary to say where
+// it listens.
+func (s *binaryServer) waitListening(t *testing.T) {
+	t.Helper()
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	for {
-		if m := listeningLine.FindStringSubmatch(stdout.String()); m != nil {
+		if m := listeningLine.FindStringSubmatch(s.stdout.String()); m != nil {
 			s.url, s.host = m[1], m[2]
-			return s
+			return
 		}
 		select {
-		case <-stdout.changed:
+		case <-s.stdout.changed:
 		case <-s.exited:
 			t.Fatalf("keydesk exited before listening (%v):\n%s", s.state, s.stderr.String())
 		case <-deadline.C:
