@@ -58,12 +58,17 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Open opens (creating it if needed) the SQLite database at path and applies
-// any migration it has not seen yet.
+// any migration it has not seen yet. The file and its -wal and -shm
+// companions are readable by their owner only (0600): they hold the session
+// signing keys and the password hashes.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
+	}
+	if err := ownerOnly(path, true); err != nil {
+		return nil, err
 	}
 	db := &DB{now: time.Now}
 	for _, opt := range opts {
@@ -82,11 +87,53 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// The migrations opened the WAL, so -wal and -shm exist now. SQLite
+	// gives them the main file's mode already; this tightens files an
+	// older Keydesk left 0644, and any a server made before this one.
+	if err := ownerOnly(path, false); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if db.authStmt, err = db.read.PrepareContext(ctx, authenticateKeyQuery); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// dbFileMode is the mode of the database and its -wal and -shm files.
+const dbFileMode fs.FileMode = 0o600
+
+// ownerOnly makes the database file (created empty when create is set and
+// it is missing) and whichever of its -wal and -shm files exist mode 0600.
+// Creating the main file ourselves matters: SQLite creates -wal and -shm
+// later, with the main file's mode, so they follow it. Chmod, unlike the
+// mode given at creation, does not depend on the umask, and it tightens a
+// database an older Keydesk created 0644. Another process (the CLI beside a
+// server) doing the same at once is harmless: both set the same mode.
+func ownerOnly(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+		if err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) && name != path {
+			continue
+		}
+		if err == nil && fi.Mode().Perm() != dbFileMode {
+			err = os.Chmod(name, dbFileMode)
+		}
+		if err != nil {
+			return fmt.Errorf("open store: restrict %s to its owner: %w", filepath.Base(name), err)
+		}
+	}
+	return nil
 }
 
 // openPool opens one connection pool. Only _pragma parameters reach
