@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -81,5 +82,24 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 		db.Close()
 		assertOwnerOnly(t, path, "after reopening")
 	})
+}
+
+// The writer syncs every commit to disk (FULL), so a power cut cannot undo
+// a disabled key; readers commit nothing and keep NORMAL.
+func TestWriterSyncsEveryCommit(t *testing.T) {
+	db, _ := openTestDB(t)
+	for _, c := range []struct {
+		pool *sql.DB
+		name string
+		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{{db.write, "writer", 2}, {db.read, "reader", 1}} {
+		var got int
+		if err := c.pool.QueryRow("PRAGMA synchronous").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s: synchronous = %d, want %d", c.name, got, c.want)
+		}
+	}
 }
 

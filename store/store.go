@@ -138,15 +138,24 @@ func ownerOnly(path string, create bool) error {
 
 // openPool opens one connection pool. Only _pragma parameters reach
 // modernc's driver; each runs on every new connection.
+//
+// The writer runs synchronous(FULL): in WAL mode NORMAL survives a killed
+// process but may lose the last commits to a power cut or an OS crash, and a
+// lost commit here can be a disabled key coming back enabled. FULL costs an
+// fsync of the log per commit, and writes are rare in Keydesk (key and
+// account changes, and Last Used at most every 30 seconds a key). Readers
+// commit nothing (at most the checkpoint of the last connection to close,
+// which NORMAL syncs as well), so they keep NORMAL.
 func openPool(path string, writer bool, conns int) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
 	if writer {
+		q.Add("_pragma", "synchronous(FULL)")
 		q.Set("_txlock", "immediate")
 	} else {
+		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "query_only(1)")
 	}
 	pool, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
