@@ -241,22 +241,38 @@ func (db *DB) migrate(ctx context.Context) error {
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		return txError(ctx, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return translate(err)
+		return txError(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		// When the context ends between the statements and the commit,
-		// database/sql rolls back by itself and Commit says only ErrTxDone.
-		// Nothing was written; report why, so callers answer 503, not 500.
-		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, sql.ErrTxDone) {
-			return ctxErr
-		}
-		return translate(err)
+		return txError(ctx, err)
 	}
 	return nil
+}
+
+// txError translates an error from inside a transaction. When ctx has
+// ended, database/sql rolls the transaction back by itself: a statement or
+// the commit that comes after says only ErrTxDone, and one running at that
+// moment is interrupted. Nothing was written either way; the context's error
+// says why, so callers answer 503 (try again), not 500.
+func txError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && cutShort(err) {
+		return ctxErr
+	}
+	return translate(err)
+}
+
+// cutShort reports whether err is how a statement fails when its
+// transaction's context ends under it.
+func cutShort(err error) bool {
+	if errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_INTERRUPT
 }
 
 // translate maps driver errors to the store's own, in this one place.
