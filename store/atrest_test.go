@@ -175,4 +175,3 @@ func TestTxKeepsDomainErrors(t *testing.T) {
 		t.Errorf("tx = %v, want ErrLimit", err)
 	}
 }
-
