@@ -67,8 +67,9 @@ func TestAdminDisablesAKey(t *testing.T) {
 	if got := historyLen(t, ctx); got != history {
 		t.Errorf("the switch changed the history (%d → %d); want an htmx swap in place", history, got)
 	}
-	if got := textOf(t, ctx, column(inventoryRow(billing.Name), "Status")); got != "Disabled" {
-		t.Errorf("Status column reads %q after the switch, want Disabled", got)
+	// An admin's disable is the admin's to undo, and the row says so.
+	if got := textOf(t, ctx, column(inventoryRow(billing.Name), "Status")); got != "Disabled by an admin" {
+		t.Errorf("Status column reads %q after the switch, want Disabled by an admin", got)
 	}
 
 	run(t, ctx, "open the audit log from the admin navigation",

@@ -112,7 +112,8 @@ func (s *server) adminKeysPage(c echo.Context) error {
 func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowView {
 	row := views.InventoryRowView{
 		ID: r.Key.PublicID, Name: r.Key.Name, Masked: r.Key.Masked(), Enabled: r.Key.Enabled,
-		OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
+		DisabledByAdmin: r.Key.DisabledByAdmin,
+		OwnerName:       r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
 		Created: views.NewTime(r.Key.CreatedAt, now),
 	}
 	if !r.Key.LastUsedAt.IsZero() {

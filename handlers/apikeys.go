@@ -14,6 +14,7 @@ import (
 const (
 	msgKeyLimit  = "You have 50 keys, the most an account can hold. Delete a key you no longer use to create another."
 	msgNameTaken = "You already have a key with this name. Choose another."
+	msgAdminOff  = "An admin disabled this key, so only an admin can enable it again. Ask your admin, or create a new key."
 )
 
 // keysPage is the API Auth Key page.
@@ -127,7 +128,9 @@ func keyFormView(c echo.Context, f *form) views.KeyForm {
 	return views.KeyForm{Name: text(c, "name"), Description: text(c, "description"), Errors: f.FieldErrors}
 }
 
-// setKeyStatus is the Status switch.
+// setKeyStatus is the Status switch. The owner of a key an admin disabled
+// sees it locked; a post that enables it anyway is refused beside the table
+// (422, so htmx shows it) and changes nothing.
 func (s *server) setKeyStatus(c echo.Context) error {
 	enabled, action, err := keyStatusForm(c)
 	if err != nil {
@@ -135,6 +138,9 @@ func (s *server) setKeyStatus(c echo.Context) error {
 	}
 	u := currentUser(c)
 	k, err := s.db.SetKeyEnabled(c.Request().Context(), u.ID, c.Param("id"), enabled, s.event(c, u, action, ""))
+	if errors.Is(err, store.ErrDisabledByAdmin) {
+		return s.answerKeys(c, http.StatusUnprocessableEntity, views.KeysSection{Error: msgAdminOff}, "")
+	}
 	if err != nil {
 		return err
 	}
@@ -269,6 +275,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 	for _, k := range keys {
 		row := views.KeyRow{
 			ID: k.PublicID, Name: k.Name, Description: k.Description, Masked: k.Masked(), Enabled: k.Enabled,
+			DisabledByAdmin: k.DisabledByAdmin, OwnerDisabled: currentUser(c).Disabled,
 			LastUsedIP: k.LastUsedIP, Created: views.NewTime(k.CreatedAt, now),
 		}
 		if !k.LastUsedAt.IsZero() {

@@ -14,6 +14,10 @@ const MaxKeysPerUser = 50
 // ErrLimit is a create refused because the account holds MaxKeysPerUser keys.
 var ErrLimit = errors.New("limit reached")
 
+// ErrDisabledByAdmin is an owner's enable refused because an admin disabled
+// the key: only an admin can enable it again.
+var ErrDisabledByAdmin = errors.New("disabled by an admin")
+
 // Audit actions on keys.
 const (
 	ActionKeyCreated  = "key.created"
@@ -32,10 +36,13 @@ type APIKey struct {
 	Description string
 	Last4       string
 	Enabled     bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	LastUsedAt  time.Time // zero: never used
-	LastUsedIP  string
+	// DisabledByAdmin: an admin disabled the key, and only an admin can
+	// enable it again. Enabled is false whenever this is true.
+	DisabledByAdmin bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	LastUsedAt      time.Time // zero: never used
+	LastUsedIP      string
 }
 
 // Masked is the key as shown after creation: kdk_…abcd.
@@ -43,13 +50,13 @@ func (k *APIKey) Masked() string { return MaskKey(k.Last4) }
 
 // keyColumns are what scanKey reads. They are unqualified, as RETURNING
 // needs them; the one join spells its columns out.
-const keyColumns = `id, public_id, user_id, name, description, last4, enabled,
+const keyColumns = `id, public_id, user_id, name, description, last4, enabled, disabled_by_admin,
 	created_at, updated_at, coalesce(last_used_at, 0), last_used_ip`
 
 func scanKey(row interface{ Scan(...any) error }) (*APIKey, error) {
 	var k APIKey
 	var created, updated, used int64
-	if err := row.Scan(&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled,
+	if err := row.Scan(&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
 		&created, &updated, &used, &k.LastUsedIP); err != nil {
 		return nil, translate(err)
 	}
@@ -127,11 +134,21 @@ func (db *DB) KeyForUser(ctx context.Context, userID int64, publicID string) (*A
 	return k, nil
 }
 
-// SetKeyEnabled enables or disables one of the user's keys and records ev.
+// SetKeyEnabled enables or disables one of the user's keys, as its owner,
+// and records ev. Enabling a key an admin disabled is ErrDisabledByAdmin and
+// changes nothing; disabling it again is allowed and leaves it the admin's.
 func (db *DB) SetKeyEnabled(ctx context.Context, userID int64, publicID string, enabled bool, ev AuditEvent) (*APIKey, error) {
-	return db.updateKey(ctx, "set key enabled", `UPDATE api_keys SET enabled = ?, updated_at = ?
-		WHERE public_id = ? AND user_id = ? RETURNING `+keyColumns,
-		ev, enabled, millis(db.Now()), publicID, userID)
+	// The admin's mark is in the WHERE, so the refusal cannot race an
+	// admin's disable; no row is then told apart from a missing key.
+	k, err := db.updateKey(ctx, "set key enabled", `UPDATE api_keys SET enabled = ?, updated_at = ?
+		WHERE public_id = ? AND user_id = ? AND (? = 0 OR disabled_by_admin = 0) RETURNING `+keyColumns,
+		ev, enabled, millis(db.Now()), publicID, userID, enabled)
+	if enabled && errors.Is(err, ErrNotFound) {
+		if own, ownErr := db.KeyForUser(ctx, userID, publicID); ownErr == nil && own.DisabledByAdmin {
+			return nil, fmt.Errorf("set key enabled: %w", ErrDisabledByAdmin)
+		}
+	}
+	return k, err
 }
 
 // KeyUpdate changes some of a key's fields; a nil field is left as it is.
@@ -195,7 +212,7 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*APIKey, *User,
 	var k APIKey
 	var u User
 	var kCreated, kUpdated, used, uCreated, uUpdated int64
-	err := row.Scan(&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled,
+	err := row.Scan(&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
 		&kCreated, &kUpdated, &used, &k.LastUsedIP,
 		&u.ID, &u.PublicID, &u.Name, &u.Email, &u.PasswordHash, &u.KALPID, &u.KYCStatus, &u.Role, &u.Disabled,
 		&uCreated, &uUpdated)
@@ -233,7 +250,7 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 }
 
 const authenticateKeyQuery = `SELECT k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-			k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
+			k.disabled_by_admin, k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
 			u.id, u.public_id, u.name, u.email, u.password_hash, u.kalp_id, u.kyc_status, u.role, u.disabled,
 			u.created_at, u.updated_at
 		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id

@@ -133,7 +133,7 @@ func (db *DB) KeyInventory(ctx context.Context, f InventoryFilter) (InventoryPag
 
 // inventoryColumns are what scanInventoryRow reads: a key and its owner.
 const inventoryColumns = `k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-	k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
+	k.disabled_by_admin, k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
 	u.id, u.name, u.email, u.disabled`
 
 // scanInventoryRow reads inventoryColumns, then any extra columns into extra.
@@ -141,7 +141,7 @@ func scanInventoryRow(row interface{ Scan(...any) error }, extra ...any) (Invent
 	var r InventoryRow
 	var created, updated, used int64
 	dest := append([]any{&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
-		&r.Key.Enabled, &created, &updated, &used, &r.Key.LastUsedIP,
+		&r.Key.Enabled, &r.Key.DisabledByAdmin, &created, &updated, &used, &r.Key.LastUsedIP,
 		&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return InventoryRow{}, err
@@ -238,14 +238,16 @@ func decodeCursor(cursor, sort string) (any, int64, error) {
 	return nil, 0, ErrBadCursor
 }
 
-// AdminSetKeyEnabled enables or disables any user's key. ev (the admin as
-// actor) is recorded with the key's owner as subject.
+// AdminSetKeyEnabled enables or disables any user's key. An admin's
+// disable marks the key DisabledByAdmin, so its owner cannot enable it
+// again; an admin's enable clears the mark. ev (the admin as actor) is
+// recorded with the key's owner as subject.
 func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled bool, ev AuditEvent) (*APIKey, error) {
 	var k *APIKey
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = ?, updated_at = ?
-			WHERE public_id = ? RETURNING `+keyColumns, enabled, millis(db.Now()), publicID))
+		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
+			WHERE public_id = ? RETURNING `+keyColumns, enabled, !enabled, millis(db.Now()), publicID))
 		if err != nil {
 			return err
 		}
@@ -258,17 +260,19 @@ func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled b
 	return k, nil
 }
 
-// AdminDisableKeys disables the listed keys in one transaction, recording
-// one event per key that was enabled, and says how many it disabled. Ids
-// that do not exist are skipped.
+// AdminDisableKeys disables the listed keys in one transaction, as an
+// admin (each is then DisabledByAdmin), recording one event per key it
+// changed, and says how many that was. A key its owner had disabled counts:
+// it is now the admin's, and its owner can no longer enable it. Keys an
+// admin disabled already, and ids that do not exist, are skipped.
 func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev AuditEvent) (int, error) {
 	n := 0
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		n = 0
 		for _, id := range publicIDs {
 			var keyID, owner int64
-			err := tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = 0, updated_at = ?
-				WHERE public_id = ? AND enabled = 1 RETURNING id, user_id`, millis(db.Now()), id).Scan(&keyID, &owner)
+			err := tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = 0, disabled_by_admin = 1, updated_at = ?
+				WHERE public_id = ? AND disabled_by_admin = 0 RETURNING id, user_id`, millis(db.Now()), id).Scan(&keyID, &owner)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

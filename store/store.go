@@ -60,12 +60,17 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Open opens (creating it if needed) the SQLite database at path and applies
-// any migration it has not seen yet.
+// any migration it has not seen yet. The file and its -wal and -shm
+// companions are readable by their owner only (0600): they hold the session
+// signing keys and the password hashes.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
+	}
+	if err := ownerOnly(path, true); err != nil {
+		return nil, err
 	}
 	db := &DB{now: time.Now, hashes: newHashQueue()}
 	for _, opt := range opts {
@@ -84,6 +89,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// The migrations opened the WAL, so -wal and -shm exist now. SQLite
+	// gives them the main file's mode already; this tightens files an
+	// older Keydesk left 0644, and any a server made before this one.
+	if err := ownerOnly(path, false); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if db.authStmt, err = db.read.PrepareContext(ctx, authenticateKeyQuery); err != nil {
 		db.Close()
 		return nil, err
@@ -91,17 +103,61 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
+// dbFileMode is the mode of the database and its -wal and -shm files.
+const dbFileMode fs.FileMode = 0o600
+
+// ownerOnly makes the database file (created empty when create is set and
+// it is missing) and whichever of its -wal and -shm files exist mode 0600.
+// Creating the main file ourselves matters: SQLite creates -wal and -shm
+// later, with the main file's mode, so they follow it. Chmod, unlike the
+// mode given at creation, does not depend on the umask, and it tightens a
+// database an older Keydesk created 0644. Another process (the CLI beside a
+// server) doing the same at once is harmless: both set the same mode.
+func ownerOnly(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+		if err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) && name != path {
+			continue
+		}
+		if err == nil && fi.Mode().Perm() != dbFileMode {
+			err = os.Chmod(name, dbFileMode)
+		}
+		if err != nil {
+			return fmt.Errorf("open store: restrict %s to its owner: %w", filepath.Base(name), err)
+		}
+	}
+	return nil
+}
+
 // openPool opens one connection pool. Only _pragma parameters reach
 // modernc's driver; each runs on every new connection.
+//
+// The writer runs synchronous(FULL): in WAL mode NORMAL survives a killed
+// process but may lose the last commits to a power cut or an OS crash, and a
+// lost commit here can be a disabled key coming back enabled. FULL costs an
+// fsync of the log per commit, and writes are rare in Keydesk (key and
+// account changes, and Last Used at most every 30 seconds a key). Readers
+// commit nothing (at most the checkpoint of the last connection to close,
+// which NORMAL syncs as well), so they keep NORMAL.
 func openPool(path string, writer bool, conns int) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
 	if writer {
+		q.Add("_pragma", "synchronous(FULL)")
 		q.Set("_txlock", "immediate")
 	} else {
+		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "query_only(1)")
 	}
 	pool, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -200,22 +256,38 @@ func (db *DB) goHalf(ctx context.Context, tx *sql.Tx, version string) error {
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		return txError(ctx, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return translate(err)
+		return txError(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		// When the context ends between the statements and the commit,
-		// database/sql rolls back by itself and Commit says only ErrTxDone.
-		// Nothing was written; report why, so callers answer 503, not 500.
-		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, sql.ErrTxDone) {
-			return ctxErr
-		}
-		return translate(err)
+		return txError(ctx, err)
 	}
 	return nil
+}
+
+// txError translates an error from inside a transaction. When ctx has
+// ended, database/sql rolls the transaction back by itself: a statement or
+// the commit that comes after says only ErrTxDone, and one running at that
+// moment is interrupted. Nothing was written either way; the context's error
+// says why, so callers answer 503 (try again), not 500.
+func txError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && cutShort(err) {
+		return ctxErr
+	}
+	return translate(err)
+}
+
+// cutShort reports whether err is how a statement fails when its
+// transaction's context ends under it.
+func cutShort(err error) bool {
+	if errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_INTERRUPT
 }
 
 // translate maps driver errors to the store's own, in this one place.

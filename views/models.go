@@ -182,6 +182,7 @@ type KeysSection struct {
 	Edit     KeyForm // that form's values and errors
 	Deleting string  // id of the row asking to confirm its deletion
 	Notice   string  // announced after an action, e.g. "Key disabled."
+	Error    string  // why the last action was refused; it changed nothing
 	Max      int
 }
 
@@ -192,9 +193,13 @@ type KeyRow struct {
 	Description string
 	Masked      string
 	Enabled     bool
-	LastUsed    *Time // nil: never used
-	LastUsedIP  string
-	Created     Time
+	// DisabledByAdmin: only an admin can enable the key again, so its
+	// owner's switch is shown but cannot be flipped.
+	DisabledByAdmin bool
+	OwnerDisabled   bool  // the key's owner is disabled: it does not work, enabled or not
+	LastUsed        *Time // nil: never used
+	LastUsedIP      string
+	Created         Time
 }
 
 // KeyForm is the name and description of a key being created or edited.
@@ -249,15 +254,16 @@ type InventoryFilterView struct {
 
 // InventoryRowView is one key in the inventory.
 type InventoryRowView struct {
-	ID            string
-	Name          string
-	Masked        string
-	Enabled       bool
-	OwnerName     string
-	OwnerEmail    string
-	OwnerDisabled bool
-	LastUsed      *Time
-	Created       Time
+	ID              string
+	Name            string
+	Masked          string
+	Enabled         bool
+	DisabledByAdmin bool
+	OwnerName       string
+	OwnerEmail      string
+	OwnerDisabled   bool
+	LastUsed        *Time
+	Created         Time
 }
 
 // BulkDisableView confirms disabling the selected keys.

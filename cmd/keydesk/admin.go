@@ -174,10 +174,7 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tOWNER\tNAME\tSTATUS\tKEY\tLAST USED\tCREATED")
 	for _, r := range rows {
-		status := store.StatusDisabled
-		if r.Key.Enabled {
-			status = store.StatusEnabled
-		}
+		status := keyListStatus(r)
 		lastUsed := "never"
 		if !r.Key.LastUsedAt.IsZero() {
 			lastUsed = r.Key.LastUsedAt.UTC().Format(time.RFC3339)
@@ -192,6 +189,22 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "No keys.")
 	}
 	return nil
+}
+
+// keyListStatus is a key's STATUS cell: whether it works, and if not
+// whether an admin's disable (which only an admin can undo) or a disabled
+// owner is why. Cells are split on runs of two spaces, so single spaces are
+// safe here.
+func keyListStatus(r store.InventoryRow) string {
+	switch {
+	case r.Key.DisabledByAdmin:
+		return "disabled by admin"
+	case !r.Key.Enabled:
+		return store.StatusDisabled
+	case r.OwnerDisabled:
+		return "owner disabled"
+	}
+	return store.StatusEnabled
 }
 
 // cell keeps a value typed on the web (a key name, say) on one table cell:
