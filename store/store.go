@@ -77,6 +77,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		opt(db)
 	}
 
+	if err := enableWAL(ctx, path); err != nil {
+		return nil, err
+	}
 	var err error
 	if db.write, err = openPool(path, true, 1); err != nil {
 		return nil, err
@@ -150,7 +153,6 @@ func ownerOnly(path string, create bool) error {
 // which NORMAL syncs as well), so they keep NORMAL.
 func openPool(path string, writer bool, conns int) (*sql.DB, error) {
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	if writer {
@@ -168,6 +170,37 @@ func openPool(path string, writer bool, conns int) (*sql.DB, error) {
 	pool.SetMaxIdleConns(conns)
 	pool.SetConnMaxIdleTime(0)
 	return pool, nil
+}
+
+// enableWAL puts the database in WAL mode, which the file keeps. Switching
+// a new file to WAL takes an exclusive lock that SQLite does not wait for
+// (busy_timeout does not cover it), so two processes opening one empty file
+// at the same moment could see one fail with SQLITE_BUSY. It is done here,
+// once, on a connection of its own, and retried until it holds, before any
+// pool opens; the pools then find the file in WAL already.
+func enableWAL(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var mode string
+		err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil && mode == "wal" {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("journal mode is %q", mode)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("open store: enable WAL: %w", err)
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Close closes both pools. With WAL, the last connection to close
