@@ -213,18 +213,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // The demo user's keys, for the API Auth Key page: realistic names and
-// descriptions of several lengths, one disabled, two used lately.
+// descriptions of several lengths, one disabled by its owner, one by an
+// admin, two used lately.
 var demoKeys = []struct {
 	name, description string
 	enabled           bool
+	byAdmin           bool          // disabled by an admin, not by the owner
 	usedAgo           time.Duration // 0: never used
 }{
 	{"Billing sync (legacy)", "Old nightly job that pushed invoices to the ERP. Replaced by the billing webhook in March; " +
-		"kept disabled until the finance audit closes.", false, 0},
-	{"Local development", "My laptop, for trying the API from scripts and curl.", true, 0},
-	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", true, 0},
-	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, 50 * time.Minute},
-	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, 2 * time.Minute},
+		"kept disabled until the finance audit closes.", false, false, 0},
+	{"Local development", "My laptop, for trying the API from scripts and curl.", true, false, 0},
+	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", false, true, 0},
+	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, false, 50 * time.Minute},
+	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, false, 2 * time.Minute},
 }
 
 // shootKeys photographs the API Auth Key page: empty, with keys, and each
@@ -241,7 +243,12 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		if err != nil {
 			return fmt.Errorf("seed key %q: %w", k.name, err)
 		}
-		if !k.enabled {
+		if k.byAdmin {
+			if _, err := db.AdminSetKeyEnabled(ctx, key.PublicID, false,
+				store.AuditEvent{Actor: admin.Email, Action: store.ActionKeyDisabled, Target: key.PublicID, IP: "192.0.2.1"}); err != nil {
+				return fmt.Errorf("admin-disable key %q: %w", k.name, err)
+			}
+		} else if !k.enabled {
 			if _, err := db.SetKeyEnabled(ctx, u.ID, key.PublicID, false,
 				store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyDisabled, Target: key.PublicID, IP: "192.0.2.10"}); err != nil {
 				return fmt.Errorf("disable key %q: %w", k.name, err)
