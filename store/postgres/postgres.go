@@ -1,10 +1,10 @@
 // Package postgres holds what Keydesk's PostgreSQL store needs beside the SQL
 // it shares with SQLite: the schema as PostgreSQL DDL (migrations/, under the
 // same version names as store/migrations), Migrate, which applies it safely
-// while several instances start at once, the dialect's two functions (Rebind
-// for placeholders, Translate for error codes) and OpenPool, which opens a
-// configured database/sql pool through pgx and refuses a server older than
-// PostgreSQL 15.
+// while several instances start at once, the dialect's pieces (Rebind for
+// placeholders, Translate for error codes, ErrRetry, TxOptions) and OpenPool,
+// which opens a configured database/sql pool through pgx and refuses a
+// server older than PostgreSQL 15.
 package postgres
 
 import (
@@ -38,6 +38,10 @@ const migrateLockKey int64 = 0x6b65796465736b21
 // recorded and skips it. Creating schema_migrations itself is under the lock
 // too, since two concurrent CREATE TABLE IF NOT EXISTS can both pass the
 // existence check and one then fail on the catalog's unique index.
+//
+// On a pool from OpenPool, the wait for the lock counts toward the
+// statement timeout: an instance that waits longer than that for another's
+// migration fails to start rather than hanging, and may simply be restarted.
 func Migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
 	return migrate(ctx, db, now, migrations)
 }
