@@ -17,14 +17,6 @@ import (
 	"keydesk/store/pgtest"
 )
 
-// pendingInSQLite lists PostgreSQL migrations whose SQLite twin is on a
-// branch not merged here yet. While SQLite lacks one, the comparison leaves it
-// out; once SQLite has it, it is compared like any other. Any other version
-// that only PostgreSQL has fails the test.
-var pendingInSQLite = map[string]bool{
-	"0006_admin_disabled_keys": true,
-}
-
 // tableShape is what must agree between the engines for one table.
 type tableShape struct {
 	columns map[string]columnShape
@@ -60,10 +52,7 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !slices.Contains(liteVersions, v) {
-			if !pendingInSQLite[v] {
-				t.Errorf("migration %s is in PostgreSQL's set but not in SQLite's", v)
-			}
-			t.Logf("%s is not in SQLite's migrations yet: left out of the comparison", v)
+			t.Errorf("migration %s is in PostgreSQL's set but not in SQLite's", v)
 			continue
 		}
 		pgFS[name] = &fstest.MapFile{Data: body}
