@@ -297,11 +297,11 @@ func (s side) refuseRows(ctx context.Context, tables map[string]*table) error {
 			return fmt.Errorf("db copy: the target: %w", err)
 		}
 		if n > 0 {
-			full = append(full, fmt.Sprintf("%s has %d", name, n))
+			full = append(full, fmt.Sprintf("%s %d", name, n))
 		}
 	}
 	if len(full) > 0 {
-		return fmt.Errorf("db copy: %w (%s rows); copy into a new, empty database", ErrNotEmpty, strings.Join(full, ", "))
+		return fmt.Errorf("db copy: %w (rows: %s); copy into a new, empty database", ErrNotEmpty, strings.Join(full, ", "))
 	}
 	return nil
 }

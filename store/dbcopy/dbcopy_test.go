@@ -220,7 +220,7 @@ func TestCopyRefusesANonEmptyTarget(t *testing.T) {
 	}
 	before := dump(t, dst, "users")
 	_, err := dbcopy.Copy(context.Background(), dbcopy.SQLiteEndpoint(src), dbcopy.SQLiteEndpoint(dst))
-	if !errors.Is(err, dbcopy.ErrNotEmpty) || !strings.Contains(err.Error(), "users has 1") {
+	if !errors.Is(err, dbcopy.ErrNotEmpty) || !strings.Contains(err.Error(), "(rows: users 1)") {
 		t.Fatalf("err = %v, want ErrNotEmpty naming users", err)
 	}
 	if got := dump(t, dst, "users"); !slices.Equal(got, before) {
@@ -330,5 +330,45 @@ func TestCopySQLiteToPostgresAndBack(t *testing.T) {
 	}
 	if wantKey := int64(2*(keyRows-1) + 3 + 1); userID != 10 || keyID != wantKey {
 		t.Errorf("new ids %d and %d, want 10 and %d", userID, keyID, wantKey)
+	}
+}
+
+// TestCopyReadsTheSourceBesideAWriter: the copy reads a committed snapshot
+// of the source without its write lock, so a server writing to the source
+// neither blocks it nor leaks half a transaction into the copy. The source
+// is opened as the store opens it: WAL, and write transactions that begin
+// IMMEDIATE.
+func TestCopyReadsTheSourceBesideAWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "src.sqlite")
+	src, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(200)&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.Exec(sqliteSchema); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, src)
+	writer, err := src.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback()
+	if _, err := writer.Exec("INSERT INTO users VALUES (100, 'Uncommitted', 0, NULL, 1)"); err != nil {
+		t.Fatal(err)
+	}
+
+	dst := openSQLite(t, sqliteSchema)
+	report, err := dbcopy.Copy(ctx, dbcopy.SQLiteEndpoint(src), dbcopy.SQLiteEndpoint(dst))
+	if err != nil {
+		t.Fatalf("copy beside a writer: %v", err)
+	}
+	if !slices.Equal(report.Tables, wantReport) {
+		t.Errorf("report %v, want %v (without the uncommitted user)", report.Tables, wantReport)
+	}
+	var n int
+	if err := dst.QueryRow("SELECT count(*) FROM users WHERE id = 100").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the uncommitted user reached the copy: %d (%v)", n, err)
 	}
 }
