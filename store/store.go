@@ -212,6 +212,12 @@ func (db *DB) Close() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
+// SQL is the writer pool, for tools that move whole databases (keydesk db
+// copy): the copier reads and writes every table in one transaction of its
+// own. Its transactions begin IMMEDIATE, except read-only ones. Nothing
+// else should write through it, since it bypasses the store's rules.
+func (db *DB) SQL() *sql.DB { return db.write }
+
 // Ping reports whether the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int

@@ -28,6 +28,7 @@ func TestEveryCommandRefusesStrayArgumentsAndUnknownFlags(t *testing.T) {
 		{"user enable", []string{"user", "enable", "--db", f.path, "--email", "uma@example.com"}},
 		{"keys create", []string{"keys", "create", "--db", f.path, "--email", "uma@example.com", "--name", "n"}},
 		{"keys list", []string{"keys", "list", "--db", f.path}},
+		{"db copy", []string{"db", "copy", "--from", f.path, "--to", filepath.Join(t.TempDir(), "copy.db")}},
 		{"version", []string{"version"}},
 		{"help", []string{"help"}},
 	}

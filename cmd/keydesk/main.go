@@ -69,10 +69,11 @@ Usage:
   keydesk user enable --email E [--db PATH]    (each key is back to its own status)
   keydesk keys create --email E --name N [--description D] [--db PATH]   (prints the key once)
   keydesk keys list [--email E] [--db PATH]   (metadata and masked keys, never a key)
+  keydesk db copy --from SRC --to DST   (every row into an empty database; SQLite files today)
   keydesk version
 
 Every flag of serve also reads an environment variable; see the README.
-Every other command takes --db or KEYDESK_DB, and is audited with "cli" as the actor.
+The user and keys commands take --db or KEYDESK_DB, and are audited with "cli" as the actor.
 Exit codes: 0 success, 1 failure (an unknown email, say), 2 a usage mistake.`
 
 // run is the whole program.
@@ -104,6 +105,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return keysList(ctx, rest[1:], getenv, stdout, stderr)
 		}
 		return usageError{"usage: keydesk keys create|list …; see keydesk help"}
+	case "db":
+		if sub(rest) == "copy" {
+			return dbCopy(ctx, rest[1:], stdout, stderr)
+		}
+		return usageError{"usage: keydesk db copy --from SRC --to DST; see keydesk help"}
 	case "version", "--version":
 		if err := parseFlags(newFlags("version", stderr), rest); err != nil {
 			return err
