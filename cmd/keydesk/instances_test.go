@@ -53,7 +53,7 @@ var instanceStores = []sharedStore{
 		open: func(db string) (*sql.DB, error) {
 			return sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 		},
-		migrations: filepath.Join("..", "..", "store", "migrations"),
+		migrations: filepath.Join("..", "..", "store", "sqlite", "migrations"),
 	},
 }
 

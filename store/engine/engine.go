@@ -1,0 +1,32 @@
+// Package engine opens the store that a --db value names, on the engine it
+// is for: a PostgreSQL URL (postgres:// or postgresql://) or else a SQLite
+// file path. Every binary opens its store through Open, so they agree on
+// what a value means.
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"keydesk/store/sqlite"
+	"keydesk/store/sqlstore"
+)
+
+// ErrPostgresNotBuilt refuses a PostgreSQL URL until that engine is wired.
+var ErrPostgresNotBuilt = errors.New("PostgreSQL support is not built yet: --db takes a SQLite file path for now")
+
+// Open opens and migrates the store dsn names.
+func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	if IsPostgres(dsn) {
+		return nil, ErrPostgresNotBuilt
+	}
+	return sqlite.Open(ctx, dsn, opts...)
+}
+
+// IsPostgres reports whether dsn is a PostgreSQL URL rather than a path.
+// The scheme is matched in any case, as URL schemes are.
+func IsPostgres(dsn string) bool {
+	lower := strings.ToLower(dsn)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
+}

@@ -1,0 +1,202 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"keydesk/store"
+)
+
+// sortColumns are the inventory's sort expressions; each is indexed
+// together with id, which breaks ties and makes the keyset exact.
+var sortColumns = map[string]string{
+	store.SortCreated:  "k.created_at",
+	store.SortName:     "lower(k.name)",
+	store.SortLastUsed: "coalesce(k.last_used_at, 0)",
+}
+
+// KeyInventory lists every user's keys for admins, one page at a time.
+// Pages are keyset-paginated on (sort value, id): a deep page costs what
+// the first does, with no OFFSET scan.
+func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.InventoryPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = store.InventoryPageSize
+	}
+	sortExpr, ok := sortColumns[f.Sort]
+	if !ok {
+		f.Sort, sortExpr = store.SortCreated, sortColumns[store.SortCreated]
+	}
+	where, args, err := inventoryWhere(f, db.Now())
+	if err != nil {
+		return store.InventoryPage{}, err
+	}
+	dir, cmp := "DESC", "<"
+	if f.Asc {
+		dir, cmp = "ASC", ">"
+	}
+	if f.After != "" {
+		value, id, err := store.DecodeCursor(f.After, f.Sort)
+		if err != nil {
+			return store.InventoryPage{}, err
+		}
+		where = append(where, fmt.Sprintf("(%s, k.id) %s (?, ?)", sortExpr, cmp))
+		args = append(args, value, id)
+	}
+	query := `SELECT ` + inventoryColumns + `, ` + sortExpr + `
+		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY %s %s, k.id %s LIMIT ?", sortExpr, dir, dir)
+	args = append(args, f.Limit+1)
+
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
+	defer rows.Close()
+	var page store.InventoryPage
+	var lastSort any
+	for rows.Next() {
+		var sortValue any
+		r, err := scanInventoryRow(rows, &sortValue)
+		if err != nil {
+			return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+		}
+		if len(page.Rows) == f.Limit {
+			page.Next = store.EncodeCursor(lastSort, page.Rows[len(page.Rows)-1].Key.ID)
+			break
+		}
+		page.Rows = append(page.Rows, r)
+		lastSort = sortValue
+	}
+	if err := rows.Err(); err != nil {
+		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
+	return page, nil
+}
+
+// inventoryColumns are what scanInventoryRow reads: a key and its owner.
+const inventoryColumns = `k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
+	k.disabled_by_admin, k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
+	u.id, u.name, u.email, u.disabled`
+
+// scanInventoryRow reads inventoryColumns, then any extra columns into extra.
+func scanInventoryRow(row interface{ Scan(...any) error }, extra ...any) (store.InventoryRow, error) {
+	var r store.InventoryRow
+	var created, updated, used int64
+	dest := append([]any{&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
+		&r.Key.Enabled, &r.Key.DisabledByAdmin, &created, &updated, &used, &r.Key.LastUsedIP,
+		&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.InventoryRow{}, err
+	}
+	r.Key.CreatedAt, r.Key.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if used != 0 {
+		r.Key.LastUsedAt = fromMillis(used)
+	}
+	return r, nil
+}
+
+// inventoryWhere turns the filter into SQL conditions. The search is a
+// union of index range scans: name prefix, email prefix, exact last 4.
+func inventoryWhere(f store.InventoryFilter, now time.Time) ([]string, []any, error) {
+	var where []string
+	var args []any
+	switch f.Status {
+	case "":
+	case store.StatusEnabled:
+		where = append(where, "k.enabled = 1")
+	case store.StatusDisabled:
+		where = append(where, "k.enabled = 0")
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown status %q", f.Status)
+	}
+	switch f.Risk {
+	case "":
+	case store.RiskNeverUsed:
+		where = append(where, "k.last_used_at IS NULL")
+	case store.RiskStale:
+		where = append(where, "coalesce(k.last_used_at, k.created_at) < ?")
+		args = append(args, millis(now.Add(-store.StaleAfter)))
+	case store.RiskOwnerDisabled:
+		where = append(where, "u.disabled = 1")
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, "k.public_id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		lower, email := strings.ToLower(q), store.NormalizeEmail(q)
+		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE lower(name) >= ? AND lower(name) < ?)
+			OR k.user_id IN (SELECT id FROM users WHERE email >= ? AND email < ?)
+			OR k.last4 = ?)`)
+		args = append(args, lower, lower+string(utf8.MaxRune), email, email+string(utf8.MaxRune), q)
+	}
+	return where, args, nil
+}
+
+// AdminSetKeyEnabled enables or disables any user's key. An admin's
+// disable marks the key DisabledByAdmin, so its owner cannot enable it
+// again; an admin's enable clears the mark. ev (the admin as actor) is
+// recorded with the key's owner as subject.
+func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled bool, ev store.AuditEvent) (*store.APIKey, error) {
+	var k *store.APIKey
+	err := db.tx(ctx, func(tx *txn) error {
+		var err error
+		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
+			WHERE public_id = ? RETURNING `+keyColumns, enabled, !enabled, millis(db.Now()), publicID))
+		if err != nil {
+			return err
+		}
+		ev.Target, ev.SubjectID = k.PublicID, k.UserID
+		return db.audit(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin set key enabled: %w", err)
+	}
+	return k, nil
+}
+
+// AdminDisableKeys disables the listed keys in one transaction, as an
+// admin (each is then DisabledByAdmin), recording one event per key it
+// changed, and says how many that was. A key its owner had disabled counts:
+// it is now the admin's, and its owner can no longer enable it. Keys an
+// admin disabled already, and ids that do not exist, are skipped.
+func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev store.AuditEvent) (int, error) {
+	n := 0
+	err := db.tx(ctx, func(tx *txn) error {
+		n = 0
+		for _, id := range publicIDs {
+			var keyID, owner int64
+			err := tx.QueryRow(ctx, `UPDATE api_keys SET enabled = 0, disabled_by_admin = 1, updated_at = ?
+				WHERE public_id = ? AND disabled_by_admin = 0 RETURNING id, user_id`, millis(db.Now()), id).Scan(&keyID, &owner)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			e := ev
+			e.Target, e.SubjectID = id, owner
+			if err := db.audit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("admin disable keys: %w", err)
+	}
+	return n, nil
+}
