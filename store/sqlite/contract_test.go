@@ -34,6 +34,17 @@ func openTestDB(t testing.TB, opts ...sqlstore.Option) (*sqlstore.DB, string) {
 	return db, path
 }
 
+// openWithDialect opens a fresh database file on SQLite with d's hooks.
+func openWithDialect(t testing.TB, d sqlstore.Dialect, opts ...sqlstore.Option) *sqlstore.DB {
+	t.Helper()
+	db, err := open(context.Background(), filepath.Join(t.TempDir(), "keydesk.db"), d, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func mustCreateUser(t *testing.T, db *sqlstore.DB, name, email string) *store.User {
 	t.Helper()
 	u, err := db.CreateUser(context.Background(), store.NewUser{Name: name, Email: email, PasswordHash: "x"}, store.AuditEvent{})

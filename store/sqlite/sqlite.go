@@ -37,6 +37,11 @@ var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate}
 // companions are readable by their owner only (0600): they hold the session
 // signing keys and the password hashes.
 func Open(ctx context.Context, path string, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	return open(ctx, path, Dialect, opts...)
+}
+
+// open is Open with the dialect given, for tests that watch the SQL.
+func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore.Option) (*sqlstore.DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
@@ -69,7 +74,7 @@ func Open(ctx context.Context, path string, opts ...sqlstore.Option) (*sqlstore.
 		closeBoth()
 		return nil, err
 	}
-	db, err := sqlstore.New(write, read, Dialect, opts...)
+	db, err := sqlstore.New(write, read, d, opts...)
 	if err != nil {
 		closeBoth()
 		return nil, err

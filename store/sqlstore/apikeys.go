@@ -102,8 +102,8 @@ func (db *DB) SetKeyEnabled(ctx context.Context, userID int64, publicID string, 
 	// The admin's mark is in the WHERE, so the refusal cannot race an
 	// admin's disable; no row is then told apart from a missing key.
 	k, err := db.updateKey(ctx, "set key enabled", `UPDATE api_keys SET enabled = ?, updated_at = ?
-		WHERE public_id = ? AND user_id = ? AND (? = 0 OR disabled_by_admin = 0) RETURNING `+keyColumns,
-		ev, enabled, millis(db.Now()), publicID, userID, enabled)
+		WHERE public_id = ? AND user_id = ? AND (? OR disabled_by_admin = ?) RETURNING `+keyColumns,
+		ev, enabled, millis(db.Now()), publicID, userID, !enabled, false)
 	if enabled && errors.Is(err, store.ErrNotFound) {
 		if own, ownErr := db.KeyForUser(ctx, userID, publicID); ownErr == nil && own.DisabledByAdmin {
 			return nil, fmt.Errorf("set key enabled: %w", store.ErrDisabledByAdmin)
@@ -163,7 +163,7 @@ func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev s
 // current row every time, so a disabled or deleted key fails on the very
 // next request.
 func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, *store.User, error) {
-	row := db.authStmt.QueryRowContext(ctx, hash)
+	row := db.authStmt.QueryRowContext(ctx, hash, true, false)
 	var k store.APIKey
 	var u store.User
 	var kCreated, kUpdated, used, uCreated, uUpdated int64
@@ -209,4 +209,4 @@ const authenticateKeyQuery = `SELECT k.id, k.public_id, k.user_id, k.name, k.des
 			u.id, u.public_id, u.name, u.email, u.password_hash, u.kalp_id, u.kyc_status, u.role, u.disabled,
 			u.created_at, u.updated_at
 		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
-		WHERE k.hash = ? AND k.enabled = 1 AND u.disabled = 0`
+		WHERE k.hash = ? AND k.enabled = ? AND u.disabled = ?`

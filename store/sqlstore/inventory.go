@@ -111,9 +111,11 @@ func inventoryWhere(f store.InventoryFilter, now time.Time) ([]string, []any, er
 	switch f.Status {
 	case "":
 	case store.StatusEnabled:
-		where = append(where, "k.enabled = 1")
+		where = append(where, "k.enabled = ?")
+		args = append(args, true)
 	case store.StatusDisabled:
-		where = append(where, "k.enabled = 0")
+		where = append(where, "k.enabled = ?")
+		args = append(args, false)
 	default:
 		return nil, nil, fmt.Errorf("key inventory: unknown status %q", f.Status)
 	}
@@ -125,7 +127,8 @@ func inventoryWhere(f store.InventoryFilter, now time.Time) ([]string, []any, er
 		where = append(where, "coalesce(k.last_used_at, k.created_at) < ?")
 		args = append(args, millis(now.Add(-store.StaleAfter)))
 	case store.RiskOwnerDisabled:
-		where = append(where, "u.disabled = 1")
+		where = append(where, "u.disabled = ?")
+		args = append(args, true)
 	default:
 		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
 	}
@@ -178,8 +181,8 @@ func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev store
 		n = 0
 		for _, id := range publicIDs {
 			var keyID, owner int64
-			err := tx.QueryRow(ctx, `UPDATE api_keys SET enabled = 0, disabled_by_admin = 1, updated_at = ?
-				WHERE public_id = ? AND disabled_by_admin = 0 RETURNING id, user_id`, millis(db.Now()), id).Scan(&keyID, &owner)
+			err := tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
+				WHERE public_id = ? AND disabled_by_admin = ? RETURNING id, user_id`, false, true, millis(db.Now()), id, false).Scan(&keyID, &owner)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

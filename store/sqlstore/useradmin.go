@@ -104,8 +104,9 @@ func (db *DB) SetUserRole(ctx context.Context, id int64, role store.Role, ev sto
 func ensureAnotherAdmin(ctx context.Context, tx *txn, id int64) error {
 	var isActiveAdmin, others int
 	err := tx.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM users WHERE id = ? AND role = 'admin' AND disabled = 0),
-		(SELECT count(*) FROM users WHERE id <> ? AND role = 'admin' AND disabled = 0)`, id, id).Scan(&isActiveAdmin, &others)
+		(SELECT count(*) FROM users WHERE id = ? AND role = ? AND disabled = ?),
+		(SELECT count(*) FROM users WHERE id <> ? AND role = ? AND disabled = ?)`,
+		id, store.RoleAdmin, false, id, store.RoleAdmin, false).Scan(&isActiveAdmin, &others)
 	if err != nil {
 		return err
 	}
