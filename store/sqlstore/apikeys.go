@@ -9,25 +9,6 @@ import (
 	"keydesk/store"
 )
 
-// keyColumns are what scanKey reads. They are unqualified, as RETURNING
-// needs them; the one join spells its columns out.
-const keyColumns = `id, public_id, user_id, name, description, last4, enabled, disabled_by_admin,
-	created_at, updated_at, coalesce(last_used_at, 0), last_used_ip`
-
-func scanKey(row interface{ Scan(...any) error }) (*store.APIKey, error) {
-	var k store.APIKey
-	var created, updated, used int64
-	if err := row.Scan(&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
-		&created, &updated, &used, &k.LastUsedIP); err != nil {
-		return nil, noRows(err)
-	}
-	k.CreatedAt, k.UpdatedAt = fromMillis(created), fromMillis(updated)
-	if used != 0 {
-		k.LastUsedAt = fromMillis(used)
-	}
-	return &k, nil
-}
-
 // CreateKey makes a new key for the user and returns it with the key in
 // full, the only time it exists outside the caller's hands. A name the user
 // already has, in any case, is ErrConflict; a user at MaxKeysPerUser gets
@@ -163,22 +144,12 @@ func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev s
 // current row every time, so a disabled or deleted key fails on the very
 // next request.
 func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, *store.User, error) {
-	row := db.authStmt.QueryRowContext(ctx, hash, true, false)
-	var k store.APIKey
-	var u store.User
-	var kCreated, kUpdated, used, uCreated, uUpdated int64
-	err := row.Scan(&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
-		&kCreated, &kUpdated, &used, &k.LastUsedIP,
-		&u.ID, &u.PublicID, &u.Name, &u.Email, &u.PasswordHash, &u.KALPID, &u.KYCStatus, &u.Role, &u.Disabled,
-		&uCreated, &uUpdated)
-	if err != nil {
-		return nil, nil, fmt.Errorf("authenticate key: %w", noRows(err))
+	var kf keyFields
+	var uf userFields
+	if err := scan(db.authStmt.QueryRowContext(ctx, hash, true, false), kf.dest(), uf.dest()...); err != nil {
+		return nil, nil, fmt.Errorf("authenticate key: %w", err)
 	}
-	k.CreatedAt, k.UpdatedAt = fromMillis(kCreated), fromMillis(kUpdated)
-	if used != 0 {
-		k.LastUsedAt = fromMillis(used)
-	}
-	u.CreatedAt, u.UpdatedAt = fromMillis(uCreated), fromMillis(uUpdated)
+	k, u := kf.key(), uf.user()
 	return &k, &u, nil
 }
 
@@ -204,9 +175,6 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 	return n > 0, nil
 }
 
-const authenticateKeyQuery = `SELECT k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-			k.disabled_by_admin, k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
-			u.id, u.public_id, u.name, u.email, u.password_hash, u.kalp_id, u.kyc_status, u.role, u.disabled,
-			u.created_at, u.updated_at
+var authenticateKeyQuery = `SELECT ` + keyColumnsAs("k.") + `, ` + userColumnsAs("u.") + `
 		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
 		WHERE k.hash = ? AND k.enabled = ? AND u.disabled = ?`

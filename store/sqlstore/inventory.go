@@ -82,24 +82,16 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 }
 
 // inventoryColumns are what scanInventoryRow reads: a key and its owner.
-const inventoryColumns = `k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-	k.disabled_by_admin, k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
-	u.id, u.name, u.email, u.disabled`
+var inventoryColumns = keyColumnsAs("k.") + `, u.id, u.name, u.email, u.disabled`
 
 // scanInventoryRow reads inventoryColumns, then any extra columns into extra.
-func scanInventoryRow(row interface{ Scan(...any) error }, extra ...any) (store.InventoryRow, error) {
+func scanInventoryRow(row rowScanner, extra ...any) (store.InventoryRow, error) {
+	var f keyFields
 	var r store.InventoryRow
-	var created, updated, used int64
-	dest := append([]any{&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
-		&r.Key.Enabled, &r.Key.DisabledByAdmin, &created, &updated, &used, &r.Key.LastUsedIP,
-		&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)
-	if err := row.Scan(dest...); err != nil {
+	if err := scan(row, f.dest(), append([]any{&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)...); err != nil {
 		return store.InventoryRow{}, err
 	}
-	r.Key.CreatedAt, r.Key.UpdatedAt = fromMillis(created), fromMillis(updated)
-	if used != 0 {
-		r.Key.LastUsedAt = fromMillis(used)
-	}
+	r.Key = f.key()
 	return r, nil
 }
 

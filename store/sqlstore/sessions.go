@@ -10,7 +10,7 @@ import (
 
 const sessionColumns = `id_hash, user_id, data, ip, user_agent, created_at, last_seen_at, expires_at`
 
-func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
+func scanSession(row rowScanner) (*store.Session, error) {
 	var s store.Session
 	var created, seen, expires int64
 	if err := row.Scan(&s.IDHash, &s.UserID, &s.Data, &s.IP, &s.UserAgent, &created, &seen, &expires); err != nil {

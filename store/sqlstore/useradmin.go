@@ -44,14 +44,13 @@ func (db *DB) Users(ctx context.Context, f store.UserFilter) (store.UserPage, er
 	var page store.UserPage
 	var lastEmail string
 	for rows.Next() {
+		var uf userFields
 		var r store.UserRow
-		var created, updated int64
 		var email string
-		if err := rows.Scan(&r.ID, &r.PublicID, &r.Name, &r.Email, &r.PasswordHash, &r.KALPID, &r.KYCStatus, &r.Role,
-			&r.Disabled, &created, &updated, &r.Keys, &email); err != nil {
+		if err := scan(rows, uf.dest(), &r.Keys, &email); err != nil {
 			return store.UserPage{}, fmt.Errorf("users: %w", err)
 		}
-		r.CreatedAt, r.UpdatedAt = fromMillis(created), fromMillis(updated)
+		r.User = uf.user()
 		if len(page.Rows) == f.Limit {
 			page.Next = store.EncodeCursor(lastEmail, page.Rows[len(page.Rows)-1].ID)
 			break

@@ -7,20 +7,6 @@ import (
 	"keydesk/store"
 )
 
-const userColumns = `id, public_id, name, email, password_hash, kalp_id, kyc_status, role, disabled, created_at, updated_at`
-
-func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
-	var u store.User
-	var created, updated int64
-	err := row.Scan(&u.ID, &u.PublicID, &u.Name, &u.Email, &u.PasswordHash, &u.KALPID,
-		&u.KYCStatus, &u.Role, &u.Disabled, &created, &updated)
-	if err != nil {
-		return nil, noRows(err)
-	}
-	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return &u, nil
-}
-
 // CreateUser adds an account with a fresh User ID and KALP ID. The email is
 // stored in its canonical form (NormalizeEmail); one whose canonical form is
 // taken is ErrConflict. Callers check it with AccountInput first.

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"UsersPagesAndSearch", testUsersPagesAndSearch},
 		{"LastAdminStays", testLastAdminStays},
 		{"AuditLogFilters", testAuditLogFilters},
+		{"ReadsAgree", testReadsAgree},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
