@@ -24,9 +24,6 @@ var sortColumns = map[string]string{
 // Pages are keyset-paginated on (sort value, id): a deep page costs what
 // the first does, with no OFFSET scan.
 func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.InventoryPage, error) {
-	if f.Limit <= 0 {
-		f.Limit = store.InventoryPageSize
-	}
 	sortExpr, ok := sortColumns[f.Sort]
 	if !ok {
 		f.Sort, sortExpr = store.SortCreated, sortColumns[store.SortCreated]
@@ -35,50 +32,20 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 	if err != nil {
 		return store.InventoryPage{}, err
 	}
-	dir, cmp := "DESC", "<"
-	if f.Asc {
-		dir, cmp = "ASC", ">"
-	}
-	if f.After != "" {
-		value, id, err := store.DecodeCursor(f.After, f.Sort)
-		if err != nil {
-			return store.InventoryPage{}, err
-		}
-		where = append(where, fmt.Sprintf("(%s, k.id) %s (?, ?)", sortExpr, cmp))
-		args = append(args, value, id)
-	}
-	query := `SELECT ` + inventoryColumns + `, ` + sortExpr + `
-		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY %s %s, k.id %s LIMIT ?", sortExpr, dir, dir)
-	args = append(args, f.Limit+1)
-
-	rows, err := db.query(ctx, query, args...)
+	rows, next, err := page(ctx, db, keyset{
+		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`,
+		where:      where, args: args,
+		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
+		after: f.After, limit: f.Limit,
+	}, func(row rowScanner) (store.InventoryRow, any, int64, error) {
+		var sortValue any
+		r, err := scanInventoryRow(row, &sortValue)
+		return r, sortValue, r.Key.ID, err
+	})
 	if err != nil {
 		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
 	}
-	defer rows.Close()
-	var page store.InventoryPage
-	var lastSort any
-	for rows.Next() {
-		var sortValue any
-		r, err := scanInventoryRow(rows, &sortValue)
-		if err != nil {
-			return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
-		}
-		if len(page.Rows) == f.Limit {
-			page.Next = store.EncodeCursor(lastSort, page.Rows[len(page.Rows)-1].Key.ID)
-			break
-		}
-		page.Rows = append(page.Rows, r)
-		lastSort = sortValue
-	}
-	if err := rows.Err(); err != nil {
-		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
-	}
-	return page, nil
+	return store.InventoryPage{Rows: rows, Next: next}, nil
 }
 
 // inventoryColumns are what scanInventoryRow reads: a key and its owner.

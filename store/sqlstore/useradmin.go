@@ -12,9 +12,6 @@ import (
 // Users lists accounts by email, keyset-paginated on (email, id); emails
 // are stored in canonical form, so the unique index serves the order.
 func (db *DB) Users(ctx context.Context, f store.UserFilter) (store.UserPage, error) {
-	if f.Limit <= 0 {
-		f.Limit = store.InventoryPageSize
-	}
 	var where []string
 	var args []any
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
@@ -22,46 +19,24 @@ func (db *DB) Users(ctx context.Context, f store.UserFilter) (store.UserPage, er
 		where = append(where, "((email >= ? AND email < ?) OR (lower(name) >= ? AND lower(name) < ?))")
 		args = append(args, email, email+string(utf8.MaxRune), q, q+string(utf8.MaxRune))
 	}
-	if f.After != "" {
-		email, id, err := store.DecodeCursor(f.After, store.SortName)
-		if err != nil {
-			return store.UserPage{}, err
+	rows, next, err := page(ctx, db, keyset{
+		selectFrom: `SELECT ` + userColumns + `, (SELECT count(*) FROM api_keys WHERE user_id = users.id) FROM users`,
+		where:      where, args: args,
+		sort: "email", id: "id", asc: true, kind: store.SortName,
+		after: f.After, limit: f.Limit,
+	}, func(row rowScanner) (store.UserRow, any, int64, error) {
+		var uf userFields
+		var r store.UserRow
+		if err := scan(row, uf.dest(), &r.Keys); err != nil {
+			return store.UserRow{}, nil, 0, err
 		}
-		where = append(where, "(email, id) > (?, ?)")
-		args = append(args, email, id)
-	}
-	query := `SELECT ` + userColumns + `, (SELECT count(*) FROM api_keys WHERE user_id = users.id), email FROM users`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY email, id LIMIT ?"
-	args = append(args, f.Limit+1)
-	rows, err := db.query(ctx, query, args...)
+		r.User = uf.user()
+		return r, r.Email, r.ID, nil
+	})
 	if err != nil {
 		return store.UserPage{}, fmt.Errorf("users: %w", err)
 	}
-	defer rows.Close()
-	var page store.UserPage
-	var lastEmail string
-	for rows.Next() {
-		var uf userFields
-		var r store.UserRow
-		var email string
-		if err := scan(rows, uf.dest(), &r.Keys, &email); err != nil {
-			return store.UserPage{}, fmt.Errorf("users: %w", err)
-		}
-		r.User = uf.user()
-		if len(page.Rows) == f.Limit {
-			page.Next = store.EncodeCursor(lastEmail, page.Rows[len(page.Rows)-1].ID)
-			break
-		}
-		page.Rows = append(page.Rows, r)
-		lastEmail = email
-	}
-	if err := rows.Err(); err != nil {
-		return store.UserPage{}, fmt.Errorf("users: %w", err)
-	}
-	return page, nil
+	return store.UserPage{Rows: rows, Next: next}, nil
 }
 
 // UserByPublicID finds an account by its User ID.

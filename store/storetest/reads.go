@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,5 +92,39 @@ func testReadsAgree(t *testing.T, open Opener) {
 	}
 	if byID.Role != store.RoleAdmin || byID.KYCStatus != store.KYCPending || byID.Disabled || !byID.CreatedAt.Equal(now) {
 		t.Errorf("UserByID = %+v", byID)
+	}
+}
+
+// Every paged list takes back only its own kind of cursor: a cursor made up
+// or written by another list is store.ErrBadCursor, never a wrong page.
+func testListsRefuseOtherCursors(t *testing.T, open Opener) {
+	db := open(t)
+	ctx := context.Background()
+	for i := range 3 {
+		mustCreateUser(t, db, "U", fmt.Sprintf("u%d@example.com", i))
+	}
+	users, err := db.Users(ctx, store.UserFilter{Limit: 1})
+	if err != nil || users.Next == "" {
+		t.Fatalf("Users = %+v, %v", users, err)
+	}
+	for i := range 3 {
+		if err := db.RecordAudit(ctx, store.AuditEvent{Actor: "cli", Action: store.ActionUserCreated, Target: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, err := db.AuditLog(ctx, store.AuditFilter{Limit: 1})
+	if err != nil || events.Next == "" {
+		t.Fatalf("AuditLog = %+v, %v", events, err)
+	}
+	for _, c := range []string{"nonsense", users.Next} {
+		if _, err := db.AuditLog(ctx, store.AuditFilter{After: c}); !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("AuditLog after %q: %v, want ErrBadCursor", c, err)
+		}
+	}
+	if _, err := db.Users(ctx, store.UserFilter{After: events.Next}); !errors.Is(err, store.ErrBadCursor) {
+		t.Errorf("Users after an audit cursor: %v, want ErrBadCursor", err)
+	}
+	if _, err := db.KeyInventory(ctx, store.InventoryFilter{Sort: store.SortName, After: events.Next}); !errors.Is(err, store.ErrBadCursor) {
+		t.Errorf("KeyInventory by name after an audit cursor: %v, want ErrBadCursor", err)
 	}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"LastAdminStays", testLastAdminStays},
 		{"AuditLogFilters", testAuditLogFilters},
 		{"ReadsAgree", testReadsAgree},
+		{"ListsRefuseOtherCursors", testListsRefuseOtherCursors},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
