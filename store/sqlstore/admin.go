@@ -13,7 +13,7 @@ import (
 func (db *DB) AllKeys(ctx context.Context) ([]store.InventoryRow, error) {
 	rows, err := db.query(ctx, `SELECT `+inventoryColumns+`
 		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
-		ORDER BY u.email, u.id, k.created_at DESC, k.id DESC`)
+		ORDER BY `+db.byteOrder("u.email")+`, u.id, k.created_at DESC, k.id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("all keys: %w", err)
 	}

@@ -36,6 +36,12 @@ type Dialect struct {
 	// writer pool begins IMMEDIATE through its DSN; Serializable for
 	// PostgreSQL.
 	TxOptions *sql.TxOptions
+	// ByteOrder follows a text expression that is range-compared or
+	// sorted, so that it compares byte by byte whatever the database's
+	// collation: the prefix searches (name >= q AND name < q+U+10FFFF)
+	// and the cursors depend on it. "" for SQLite, whose BINARY default
+	// already does; ` COLLATE "C"` for PostgreSQL.
+	ByteOrder string
 }
 
 // Errors a Dialect's Translate answers for tx to act on.
@@ -111,6 +117,9 @@ func (db *DB) Pools() (write, read *sql.DB) { return db.write, db.read }
 
 // Rebind turns a query written with "?" placeholders into the engine's.
 func (db *DB) Rebind(query string) string { return db.sql(query) }
+
+// byteOrder is the text expression expr compared byte by byte.
+func (db *DB) byteOrder(expr string) string { return expr + db.d.ByteOrder }
 
 // Ping reports whether the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {

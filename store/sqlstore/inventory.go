@@ -6,29 +6,40 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"keydesk/store"
 )
 
 // sortColumns are the inventory's sort expressions; each is indexed
-// together with id, which breaks ties and makes the keyset exact.
+// together with id, which breaks ties and makes the keyset exact. The
+// name's is text, compared in byte order (Dialect.ByteOrder).
 var sortColumns = map[string]string{
 	store.SortCreated:  "k.created_at",
 	store.SortName:     "lower(k.name)",
 	store.SortLastUsed: "coalesce(k.last_used_at, 0)",
 }
 
+// inventorySort is the sort expression for sort, and the sort it is (the
+// default for one it does not know).
+func (db *DB) inventorySort(sort string) (string, string) {
+	expr, ok := sortColumns[sort]
+	if !ok {
+		return store.SortCreated, sortColumns[store.SortCreated]
+	}
+	if sort == store.SortName {
+		expr = db.byteOrder(expr)
+	}
+	return sort, expr
+}
+
 // KeyInventory lists every user's keys for admins, one page at a time.
 // Pages are keyset-paginated on (sort value, id): a deep page costs what
 // the first does, with no OFFSET scan.
 func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.InventoryPage, error) {
-	sortExpr, ok := sortColumns[f.Sort]
-	if !ok {
-		f.Sort, sortExpr = store.SortCreated, sortColumns[store.SortCreated]
-	}
-	where, args, err := inventoryWhere(f, db.Now())
+	var sortExpr string
+	f.Sort, sortExpr = db.inventorySort(f.Sort)
+	where, args, err := db.inventoryWhere(f)
 	if err != nil {
 		return store.InventoryPage{}, err
 	}
@@ -64,7 +75,7 @@ func scanInventoryRow(row rowScanner, extra ...any) (store.InventoryRow, error) 
 
 // inventoryWhere turns the filter into SQL conditions. The search is a
 // union of index range scans: name prefix, email prefix, exact last 4.
-func inventoryWhere(f store.InventoryFilter, now time.Time) ([]string, []any, error) {
+func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
 	var where []string
 	var args []any
 	switch f.Status {
@@ -84,7 +95,7 @@ func inventoryWhere(f store.InventoryFilter, now time.Time) ([]string, []any, er
 		where = append(where, "k.last_used_at IS NULL")
 	case store.RiskStale:
 		where = append(where, "coalesce(k.last_used_at, k.created_at) < ?")
-		args = append(args, millis(now.Add(-store.StaleAfter)))
+		args = append(args, millis(db.Now().Add(-store.StaleAfter)))
 	case store.RiskOwnerDisabled:
 		where = append(where, "u.disabled = ?")
 		args = append(args, true)
@@ -99,8 +110,9 @@ func inventoryWhere(f store.InventoryFilter, now time.Time) ([]string, []any, er
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		lower, email := strings.ToLower(q), store.NormalizeEmail(q)
-		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE lower(name) >= ? AND lower(name) < ?)
-			OR k.user_id IN (SELECT id FROM users WHERE email >= ? AND email < ?)
+		name, mail := db.byteOrder("lower(name)"), db.byteOrder("email")
+		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE `+name+` >= ? AND `+name+` < ?)
+			OR k.user_id IN (SELECT id FROM users WHERE `+mail+` >= ? AND `+mail+` < ?)
 			OR k.last4 = ?)`)
 		args = append(args, lower, lower+string(utf8.MaxRune), email, email+string(utf8.MaxRune), q)
 	}

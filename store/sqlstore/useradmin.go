@@ -16,13 +16,14 @@ func (db *DB) Users(ctx context.Context, f store.UserFilter) (store.UserPage, er
 	var args []any
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
 		email := store.NormalizeEmail(q)
-		where = append(where, "((email >= ? AND email < ?) OR (lower(name) >= ? AND lower(name) < ?))")
+		mail, name := db.byteOrder("email"), db.byteOrder("lower(name)")
+		where = append(where, "(("+mail+" >= ? AND "+mail+" < ?) OR ("+name+" >= ? AND "+name+" < ?))")
 		args = append(args, email, email+string(utf8.MaxRune), q, q+string(utf8.MaxRune))
 	}
 	rows, next, err := page(ctx, db, keyset{
 		selectFrom: `SELECT ` + userColumns + `, (SELECT count(*) FROM api_keys WHERE user_id = users.id) FROM users`,
 		where:      where, args: args,
-		sort: "email", id: "id", asc: true, kind: store.SortName,
+		sort: db.byteOrder("email"), id: "id", asc: true, kind: store.SortName,
 		after: f.After, limit: f.Limit,
 	}, func(row rowScanner) (store.UserRow, any, int64, error) {
 		var uf userFields
