@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // axeSource is axe-core 4.14.1 (npm axe-core@4.14.1, MPL-2.0): its
@@ -293,7 +294,7 @@ func menuClosed() chromedp.Action[chromedp.Void] {
 }
 
 // setKeyEnabled switches k of u on or off in the store.
-func setKeyEnabled(t *testing.T, db *store.DB, u *store.User, k *store.APIKey, enabled bool) {
+func setKeyEnabled(t *testing.T, db *sqlstore.DB, u *store.User, k *store.APIKey, enabled bool) {
 	t.Helper()
 	action := store.ActionKeyDisabled
 	if enabled {
@@ -306,7 +307,7 @@ func setKeyEnabled(t *testing.T, db *store.DB, u *store.User, k *store.APIKey, e
 }
 
 // touchKey records a use of k ago, as an API call would.
-func touchKey(t *testing.T, db *store.DB, k *store.APIKey, ago time.Duration) {
+func touchKey(t *testing.T, db *sqlstore.DB, k *store.APIKey, ago time.Duration) {
 	t.Helper()
 	at := db.Now().Add(-ago)
 	if _, err := db.TouchKey(t.Context(), k.ID, "203.0.113.24", at, at); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // tabTimeout bounds everything one test does in its tab; stepTimeout one
@@ -286,7 +287,7 @@ func historyLen(t *testing.T, ctx context.Context) int {
 	return len(h.Entries)
 }
 
-func mustCreateUser(t *testing.T, db *store.DB, a Account) *store.User {
+func mustCreateUser(t *testing.T, db *sqlstore.DB, a Account) *store.User {
 	t.Helper()
 	u, err := CreateUser(t.Context(), db, a)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // The people of the admin tests: an admin, and an owner whose keys the
@@ -225,7 +226,7 @@ func openAdminFromMenu(t *testing.T, ctx context.Context, name string) {
 
 // mustCreateKey creates a key for u as `keydesk keys create` would, and
 // returns it with its secret.
-func mustCreateKey(t *testing.T, db *store.DB, u *store.User, name string) (*store.APIKey, string) {
+func mustCreateKey(t *testing.T, db *sqlstore.DB, u *store.User, name string) (*store.APIKey, string) {
 	t.Helper()
 	k, secret, err := db.CreateKey(t.Context(), u.ID, name, "Made by the admin tests.",
 		store.AuditEvent{Actor: "test", Action: store.ActionKeyCreated, SubjectID: u.ID})

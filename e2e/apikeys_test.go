@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // keyPattern is the whole of a key, as the product contract fixes it.
@@ -352,7 +353,7 @@ func wantAPI(t *testing.T, base, key string, status int) meAnswer {
 }
 
 // wantKeys reads the user's keys from the store and wants n of them.
-func wantKeys(t *testing.T, db *store.DB, u *store.User, n int) []*store.APIKey {
+func wantKeys(t *testing.T, db *sqlstore.DB, u *store.User, n int) []*store.APIKey {
 	t.Helper()
 	keys, err := db.KeysForUser(t.Context(), u.ID)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 
 	"keydesk/handlers"
 	"keydesk/store"
+	"keydesk/store/sqlite"
+	"keydesk/store/sqlstore"
 )
 
 // FindChrome is the browser to drive: $KEYDESK_CHROME when set, else the
@@ -62,8 +64,8 @@ func NewAllocator(ctx context.Context, chromePath, tmpDir string) (context.Conte
 // database in dir, with sign-up on, as `keydesk serve` would. It returns the
 // base URL (no trailing slash), the store for arranging data, and stop,
 // which shuts the server down and closes the store.
-func StartApp(ctx context.Context, dir string) (baseURL string, db *store.DB, stop func(), err error) {
-	db, err = store.Open(ctx, filepath.Join(dir, "keydesk.db"))
+func StartApp(ctx context.Context, dir string) (baseURL string, db *sqlstore.DB, stop func(), err error) {
+	db, err = sqlite.Open(ctx, filepath.Join(dir, "keydesk.db"))
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -93,7 +95,7 @@ type Account struct {
 
 // CreateUser creates a, as `keydesk user add` would, and returns the stored
 // user.
-func CreateUser(ctx context.Context, db *store.DB, a Account) (*store.User, error) {
+func CreateUser(ctx context.Context, db *sqlstore.DB, a Account) (*store.User, error) {
 	u, err := db.CreateUser(ctx,
 		store.NewUser{Name: a.Name, Email: a.Email, PasswordHash: store.HashPassword(a.Password), Role: a.Role, KYCStatus: a.KYC},
 		store.AuditEvent{Actor: "test", Action: store.ActionUserCreated, Target: a.Email})

@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // browser is the one Chromium the package's tests share; each test opens
@@ -101,7 +101,7 @@ func newTab(t *testing.T, timeout time.Duration) context.Context {
 }
 
 // startApp serves a fresh Keydesk for t.
-func startApp(t *testing.T) (baseURL string, db *store.DB) {
+func startApp(t *testing.T) (baseURL string, db *sqlstore.DB) {
 	t.Helper()
 	baseURL, db, stop, err := StartApp(t.Context(), t.TempDir())
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"keydesk/store"
+	"keydesk/store/sqlite"
 )
 
 // The promises of issue 6 that the router alone can show: concurrent key
@@ -660,7 +661,7 @@ func TestStoreFailureDuringAuthentication(t *testing.T) {
 
 	// The store is back: a second server on the same file, with the same
 	// session key, as after a restart.
-	db, err := store.Open(context.Background(), filepath.Join(ts.dbDir, "keydesk.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(ts.dbDir, "keydesk.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"keydesk/store"
 )
 
 // Config is everything the HTTP layer needs from its caller.
 type Config struct {
-	Store  *store.DB
+	Store  Store
 	Logger *slog.Logger
 
 	// SessionKeys sign session cookies, newest first; the first signs, all
@@ -61,7 +59,7 @@ const (
 
 // server holds the dependencies every handler shares.
 type server struct {
-	db       *store.DB
+	db       Store
 	log      *slog.Logger
 	sessions *sessionStore
 	devices  *deviceCookies

@@ -21,13 +21,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"keydesk/store"
+	"keydesk/store/sqlite"
+	"keydesk/store/sqlstore"
 )
 
 // testServer is the whole application on a fresh SQLite file, served over
 // real HTTP.
 type testServer struct {
 	*httptest.Server
-	db    *store.DB
+	db    *sqlstore.DB
 	dbDir string
 	echo  *echo.Echo
 	clock *testClock
@@ -74,7 +76,7 @@ func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	t.Helper()
 	clock := &testClock{now: time.Now()}
 	dir := t.TempDir()
-	db, err := store.Open(context.Background(), filepath.Join(dir, "keydesk.db"), store.WithClock(clock.Now))
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "keydesk.db"), sqlstore.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,14 +30,14 @@ const (
 // Deleting the row ends the session everywhere: a copied cookie is useless
 // after logout, a password change or an admin action.
 type sessionStore struct {
-	db       *store.DB
+	db       Store
 	codecs   []securecookie.Codec
 	options  sessions.Options
 	idle     time.Duration // a session unused this long is over
 	absolute time.Duration // and none outlives this
 }
 
-func newSessionStore(db *store.DB, keys [][]byte, secure bool, idle, absolute time.Duration) *sessionStore {
+func newSessionStore(db Store, keys [][]byte, secure bool, idle, absolute time.Duration) *sessionStore {
 	codecs := make([]securecookie.Codec, 0, len(keys))
 	for _, k := range keys {
 		c := securecookie.New(k, nil)

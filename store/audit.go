@@ -1,11 +1,6 @@
 package store
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-	"time"
-)
+import "time"
 
 // Audit actions. Each names what happened, to what.
 const (
@@ -38,29 +33,3 @@ type AuditEvent struct {
 	UserAgent string
 	Detail    string
 }
-
-// RecordAudit appends an event to the audit log. At is set to now.
-func (db *DB) RecordAudit(ctx context.Context, e AuditEvent) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		return db.audit(ctx, tx, e)
-	})
-	if err != nil {
-		return fmt.Errorf("record audit: %w", err)
-	}
-	return nil
-}
-
-// audit records e inside tx, so that a change and its event commit together
-// or not at all. An event with no Action is none: nothing is written.
-func (db *DB) audit(ctx context.Context, tx *sql.Tx, e AuditEvent) error {
-	if e.Action == "" {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events
-		(at, actor_id, actor, action, subject_id, target, ip, user_agent, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		millis(db.Now()), nullID(e.ActorID), e.Actor, e.Action, nullID(e.SubjectID), e.Target, e.IP, e.UserAgent, e.Detail)
-	return err
-}
-
-func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }

@@ -1,15 +1,12 @@
 package store
 
 import (
-	"context"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Inventory filters and sorts, as they appear in URLs.
@@ -62,142 +59,11 @@ type InventoryPage struct {
 	Next string
 }
 
-// sortColumns are the inventory's sort expressions; each is indexed
-// together with id, which breaks ties and makes the keyset exact.
-var sortColumns = map[string]string{
-	SortCreated:  "k.created_at",
-	SortName:     "lower(k.name)",
-	SortLastUsed: "coalesce(k.last_used_at, 0)",
-}
-
-// KeyInventory lists every user's keys for admins, one page at a time.
-// Pages are keyset-paginated on (sort value, id): a deep page costs what
-// the first does, with no OFFSET scan.
-func (db *DB) KeyInventory(ctx context.Context, f InventoryFilter) (InventoryPage, error) {
-	if f.Limit <= 0 {
-		f.Limit = InventoryPageSize
-	}
-	sortExpr, ok := sortColumns[f.Sort]
-	if !ok {
-		f.Sort, sortExpr = SortCreated, sortColumns[SortCreated]
-	}
-	where, args, err := inventoryWhere(f, db.Now())
-	if err != nil {
-		return InventoryPage{}, err
-	}
-	dir, cmp := "DESC", "<"
-	if f.Asc {
-		dir, cmp = "ASC", ">"
-	}
-	if f.After != "" {
-		value, id, err := decodeCursor(f.After, f.Sort)
-		if err != nil {
-			return InventoryPage{}, err
-		}
-		where = append(where, fmt.Sprintf("(%s, k.id) %s (?, ?)", sortExpr, cmp))
-		args = append(args, value, id)
-	}
-	query := `SELECT ` + inventoryColumns + `, ` + sortExpr + `
-		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY %s %s, k.id %s LIMIT ?", sortExpr, dir, dir)
-	args = append(args, f.Limit+1)
-
-	rows, err := db.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
-	}
-	defer rows.Close()
-	var page InventoryPage
-	var lastSort any
-	for rows.Next() {
-		var sortValue any
-		r, err := scanInventoryRow(rows, &sortValue)
-		if err != nil {
-			return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
-		}
-		if len(page.Rows) == f.Limit {
-			page.Next = encodeCursor(lastSort, page.Rows[len(page.Rows)-1].Key.ID)
-			break
-		}
-		page.Rows = append(page.Rows, r)
-		lastSort = sortValue
-	}
-	if err := rows.Err(); err != nil {
-		return InventoryPage{}, fmt.Errorf("key inventory: %w", err)
-	}
-	return page, nil
-}
-
-// inventoryColumns are what scanInventoryRow reads: a key and its owner.
-const inventoryColumns = `k.id, k.public_id, k.user_id, k.name, k.description, k.last4, k.enabled,
-	k.disabled_by_admin, k.created_at, k.updated_at, coalesce(k.last_used_at, 0), k.last_used_ip,
-	u.id, u.name, u.email, u.disabled`
-
-// scanInventoryRow reads inventoryColumns, then any extra columns into extra.
-func scanInventoryRow(row interface{ Scan(...any) error }, extra ...any) (InventoryRow, error) {
-	var r InventoryRow
-	var created, updated, used int64
-	dest := append([]any{&r.Key.ID, &r.Key.PublicID, &r.Key.UserID, &r.Key.Name, &r.Key.Description, &r.Key.Last4,
-		&r.Key.Enabled, &r.Key.DisabledByAdmin, &created, &updated, &used, &r.Key.LastUsedIP,
-		&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return InventoryRow{}, err
-	}
-	r.Key.CreatedAt, r.Key.UpdatedAt = fromMillis(created), fromMillis(updated)
-	if used != 0 {
-		r.Key.LastUsedAt = fromMillis(used)
-	}
-	return r, nil
-}
-
-// inventoryWhere turns the filter into SQL conditions. The search is a
-// union of index range scans: name prefix, email prefix, exact last 4.
-func inventoryWhere(f InventoryFilter, now time.Time) ([]string, []any, error) {
-	var where []string
-	var args []any
-	switch f.Status {
-	case "":
-	case StatusEnabled:
-		where = append(where, "k.enabled = 1")
-	case StatusDisabled:
-		where = append(where, "k.enabled = 0")
-	default:
-		return nil, nil, fmt.Errorf("key inventory: unknown status %q", f.Status)
-	}
-	switch f.Risk {
-	case "":
-	case RiskNeverUsed:
-		where = append(where, "k.last_used_at IS NULL")
-	case RiskStale:
-		where = append(where, "coalesce(k.last_used_at, k.created_at) < ?")
-		args = append(args, millis(now.Add(-StaleAfter)))
-	case RiskOwnerDisabled:
-		where = append(where, "u.disabled = 1")
-	default:
-		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
-	}
-	if len(f.IDs) > 0 {
-		where = append(where, "k.public_id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")")
-		for _, id := range f.IDs {
-			args = append(args, id)
-		}
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		lower, email := strings.ToLower(q), NormalizeEmail(q)
-		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE lower(name) >= ? AND lower(name) < ?)
-			OR k.user_id IN (SELECT id FROM users WHERE email >= ? AND email < ?)
-			OR k.last4 = ?)`)
-		args = append(args, lower, lower+string(utf8.MaxRune), email, email+string(utf8.MaxRune), q)
-	}
-	return where, args, nil
-}
-
-// A cursor is the last row's sort value and id, base64url-encoded; it is
-// opaque to clients and checked when read back.
-func encodeCursor(sortValue any, id int64) string {
+// EncodeCursor makes a page cursor of the last row's sort value and id,
+// base64url-encoded; it is opaque to clients and checked when read back. A
+// string sort value (SortName) and an integer one (every other sort) are
+// told apart, so a cursor cannot be replayed against the other kind.
+func EncodeCursor(sortValue any, id int64) string {
 	var v string
 	switch x := sortValue.(type) {
 	case int64:
@@ -212,7 +78,9 @@ func encodeCursor(sortValue any, id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10) + ":" + v))
 }
 
-func decodeCursor(cursor, sort string) (any, int64, error) {
+// DecodeCursor reads back a cursor that EncodeCursor wrote for a list
+// sorted by sort; anything else is ErrBadCursor.
+func DecodeCursor(cursor, sort string) (any, int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return nil, 0, ErrBadCursor
@@ -236,60 +104,4 @@ func decodeCursor(cursor, sort string) (any, int64, error) {
 		return v, id, nil
 	}
 	return nil, 0, ErrBadCursor
-}
-
-// AdminSetKeyEnabled enables or disables any user's key. An admin's
-// disable marks the key DisabledByAdmin, so its owner cannot enable it
-// again; an admin's enable clears the mark. ev (the admin as actor) is
-// recorded with the key's owner as subject.
-func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled bool, ev AuditEvent) (*APIKey, error) {
-	var k *APIKey
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
-			WHERE public_id = ? RETURNING `+keyColumns, enabled, !enabled, millis(db.Now()), publicID))
-		if err != nil {
-			return err
-		}
-		ev.Target, ev.SubjectID = k.PublicID, k.UserID
-		return db.audit(ctx, tx, ev)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("admin set key enabled: %w", err)
-	}
-	return k, nil
-}
-
-// AdminDisableKeys disables the listed keys in one transaction, as an
-// admin (each is then DisabledByAdmin), recording one event per key it
-// changed, and says how many that was. A key its owner had disabled counts:
-// it is now the admin's, and its owner can no longer enable it. Keys an
-// admin disabled already, and ids that do not exist, are skipped.
-func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev AuditEvent) (int, error) {
-	n := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		n = 0
-		for _, id := range publicIDs {
-			var keyID, owner int64
-			err := tx.QueryRowContext(ctx, `UPDATE api_keys SET enabled = 0, disabled_by_admin = 1, updated_at = ?
-				WHERE public_id = ? AND disabled_by_admin = 0 RETURNING id, user_id`, millis(db.Now()), id).Scan(&keyID, &owner)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			n++
-			e := ev
-			e.Target, e.SubjectID = id, owner
-			if err := db.audit(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("admin disable keys: %w", err)
-	}
-	return n, nil
 }

@@ -23,8 +23,8 @@ const (
 )
 
 // argon2id parameters: OWASP ASVS 5.0's floor (19 MiB, 2 passes, 1 lane).
-// A hash costs about 20 MiB of resident memory while it runs, so a DB's
-// hashQueue runs one at a time: a burst of sign-ins queues instead of
+// A hash costs about 20 MiB of resident memory while it runs, so a store's
+// Hasher runs one at a time: a burst of sign-ins queues instead of
 // exhausting memory. Two at once measured 70 MiB resident under a burst of
 // 300 logins, past the 64 MiB the server is held to; one at once stays
 // under 60 MiB and leaves the second core to everything else.
@@ -48,27 +48,29 @@ const (
 // ErrMismatch is what CheckPassword answers for a wrong password.
 var ErrMismatch = errors.New("password does not match")
 
-// ErrBusy is what the DB's password methods answer when the hash queue is
+// ErrBusy is what a Hasher's methods answer when the hash queue is
 // full: nothing was hashed, and the caller should say "try again shortly".
 var ErrBusy = errors.New("password hashing is busy")
 
-// hashQueue bounds the argon2id work of one DB: how many hashes run at once
-// and how many may wait. A waiter gives up when its context does. Hashes
-// counts every hash run, for tests that check that the work was (or was not)
-// done without measuring time.
-type hashQueue struct {
+// Hasher bounds the argon2id work of one store: how many hashes run at
+// once and how many may wait. A waiter gives up when its context does. It
+// counts every hash run, for tests that check that the work was (or was
+// not) done without measuring time. An engine's DB embeds one, so its
+// password methods are these.
+type Hasher struct {
 	run    chan struct{} // a token per running hash
 	wait   chan struct{} // a token per running or waiting hash
 	hashes atomic.Int64
 }
 
-func newHashQueue() *hashQueue {
-	return &hashQueue{run: make(chan struct{}, hashRunning), wait: make(chan struct{}, hashRunning+hashWaiting)}
+// NewHasher makes an empty hash queue.
+func NewHasher() *Hasher {
+	return &Hasher{run: make(chan struct{}, hashRunning), wait: make(chan struct{}, hashRunning+hashWaiting)}
 }
 
 // do runs fn when a slot is free: ErrBusy at once when the queue is full,
 // the context's error if it ends first.
-func (q *hashQueue) do(ctx context.Context, fn func()) error {
+func (q *Hasher) do(ctx context.Context, fn func()) error {
 	select {
 	case q.wait <- struct{}{}:
 	default:
@@ -97,29 +99,29 @@ func (q *hashQueue) do(ctx context.Context, fn func()) error {
 	return nil
 }
 
-// PasswordHashes is how many argon2id hashes this DB has run, for tests.
-func (db *DB) PasswordHashes() int64 {
-	return db.hashes.hashes.Load()
+// PasswordHashes is how many argon2id hashes this queue has run, for tests.
+func (q *Hasher) PasswordHashes() int64 {
+	return q.hashes.Load()
 }
 
 // PasswordHashesWaiting is how many password hashes wait for a turn, for
 // tests that need the queue in a known state.
-func (db *DB) PasswordHashesWaiting() int {
-	return max(0, len(db.hashes.wait)-len(db.hashes.run))
+func (q *Hasher) PasswordHashesWaiting() int {
+	return max(0, len(q.wait)-len(q.run))
 }
 
-// HashPassword is HashPassword through the DB's hash queue: ErrBusy when
-// it is full, the context's error when that ends first.
-func (db *DB) HashPassword(ctx context.Context, password string) (hash string, err error) {
-	err = db.hashes.do(ctx, func() { hash = HashPassword(password) })
+// HashPassword is HashPassword through the queue: ErrBusy when it is full,
+// the context's error when that ends first.
+func (q *Hasher) HashPassword(ctx context.Context, password string) (hash string, err error) {
+	err = q.do(ctx, func() { hash = HashPassword(password) })
 	return hash, err
 }
 
-// CheckPassword is CheckPassword through the DB's hash queue: nil,
-// ErrMismatch, ErrBusy, the context's error, or an unreadable hash.
-func (db *DB) CheckPassword(ctx context.Context, hash, password string) error {
+// CheckPassword is CheckPassword through the queue: nil, ErrMismatch,
+// ErrBusy, the context's error, or an unreadable hash.
+func (q *Hasher) CheckPassword(ctx context.Context, hash, password string) error {
 	var checked error
-	if err := db.hashes.do(ctx, func() { checked = CheckPassword(hash, password) }); err != nil {
+	if err := q.do(ctx, func() { checked = CheckPassword(hash, password) }); err != nil {
 		return err
 	}
 	return checked
@@ -128,14 +130,14 @@ func (db *DB) CheckPassword(ctx context.Context, hash, password string) error {
 // CheckDummyPassword spends one queued CheckPassword on a hash nobody has,
 // so that an unknown email costs what a wrong password costs. It answers
 // ErrMismatch, or the queue's error.
-func (db *DB) CheckDummyPassword(ctx context.Context, password string) error {
-	return db.CheckPassword(ctx, dummyHash(), password)
+func (q *Hasher) CheckDummyPassword(ctx context.Context, password string) error {
+	return q.CheckPassword(ctx, dummyHash(), password)
 }
 
 // HashPassword hashes password with argon2id and a random salt, in the PHC
 // string form: $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>. It runs at
 // once, outside any queue: for tools and seeding; a server hashes through
-// DB.HashPassword.
+// Hasher.HashPassword.
 func HashPassword(password string) string {
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt)

@@ -66,15 +66,15 @@ func TestPasswordHashKeepsItsOwnParameters(t *testing.T) {
 // The hash queue answers ErrBusy at once when it is full, gives up when a
 // waiter's context ends, and hashes nothing for either.
 func TestHashQueueBounds(t *testing.T) {
-	db, _ := openTestDB(t)
+	db := NewHasher()
 	ctx := context.Background()
 	hash := HashPassword("password")
 	// Take every place by hand: the running ones and the waiting ones.
 	for range hashRunning {
-		db.hashes.run <- struct{}{}
+		db.run <- struct{}{}
 	}
 	for range hashRunning + hashWaiting - 1 {
-		db.hashes.wait <- struct{}{}
+		db.wait <- struct{}{}
 	}
 
 	// One place left: a waiter that gives up.
@@ -82,7 +82,7 @@ func TestHashQueueBounds(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- db.CheckPassword(waitCtx, hash, "password") }()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(db.hashes.wait) < cap(db.hashes.wait) {
+	for len(db.wait) < cap(db.wait) {
 		if time.Now().After(deadline) {
 			t.Fatal("the check never queued")
 		}
@@ -105,10 +105,10 @@ func TestHashQueueBounds(t *testing.T) {
 
 	// Free the places: checks run and are counted.
 	for range hashRunning {
-		<-db.hashes.run
+		<-db.run
 	}
 	for range hashRunning + hashWaiting - 1 {
-		<-db.hashes.wait
+		<-db.wait
 	}
 	if err := db.CheckPassword(ctx, hash, "password"); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"keydesk/store"
+	"keydesk/store/engine"
+	"keydesk/store/sqlstore"
 )
 
 // The administration commands: an operator's hands on accounts and keys
@@ -42,7 +44,7 @@ func adminFlags(name string, getenv func(string) string, stderr io.Writer) (fs *
 
 // lookupUser finds the account the command is about; an unknown email is
 // a plain failure (exit 1), not a usage mistake.
-func lookupUser(ctx context.Context, db *store.DB, cmd, email string) (*store.User, error) {
+func lookupUser(ctx context.Context, db *sqlstore.DB, cmd, email string) (*store.User, error) {
 	u, err := db.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%s: no account with email %s", cmd, email)
@@ -66,7 +68,7 @@ func userSetKYC(ctx context.Context, args []string, getenv func(string) string, 
 		return usageError{fmt.Sprintf("user set-kyc: %q is not a KYC status; use one of %s", *status, kycStatuses)}
 	}
 
-	db, err := store.Open(ctx, *dbPath)
+	db, err := engine.Open(ctx, *dbPath)
 	if err != nil {
 		return err
 	}
@@ -108,7 +110,7 @@ func userSetDisabled(ctx context.Context, args []string, disabled bool, getenv f
 		return usageError{cmd + ": --email is required"}
 	}
 
-	db, err := store.Open(ctx, *dbPath)
+	db, err := engine.Open(ctx, *dbPath)
 	if err != nil {
 		return err
 	}
@@ -147,7 +149,7 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	*email = strings.TrimSpace(*email)
 
-	db, err := store.Open(ctx, *dbPath)
+	db, err := engine.Open(ctx, *dbPath)
 	if err != nil {
 		return err
 	}

@@ -10,19 +10,21 @@ import (
 	"time"
 
 	"keydesk/store"
+	"keydesk/store/sqlite"
+	"keydesk/store/sqlstore"
 )
 
 // adminFixture is a database file with accounts made through the store,
 // which the commands under test open on their own, as a second process would.
 type adminFixture struct {
 	path string
-	db   *store.DB
+	db   *sqlstore.DB
 }
 
 func newAdminFixture(t *testing.T) *adminFixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "k.db")
-	db, err := store.Open(context.Background(), path)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

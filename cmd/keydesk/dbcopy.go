@@ -8,10 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"keydesk/store"
 	"keydesk/store/dbcopy"
+	"keydesk/store/engine"
 )
 
 // dbCopy is "keydesk db copy": every row of one Keydesk database into an
@@ -21,8 +20,8 @@ import (
 // event on the target would be a row the source does not have.
 func dbCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("db copy", stderr)
-	from := fs.String("from", "", "the database to copy, a SQLite file (required)")
-	to := fs.String("to", "", "the empty database to copy into, a SQLite file created if missing (required)")
+	from := fs.String("from", "", "the database to copy: a SQLite file or a postgres:// URL (required)")
+	to := fs.String("to", "", "the empty database to copy into: a SQLite file, created if missing, or a postgres:// URL (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,8 +63,11 @@ func dbCopy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // does not exist (opening it would create an empty database) and a copy of
 // a file onto itself.
 func checkCopyEnds(from, to string) error {
-	if isPostgresURL(from) || isPostgresURL(to) {
-		return nil // openEndpoint answers those
+	if engine.IsPostgres(from) || engine.IsPostgres(to) {
+		if from == to {
+			return usageError{"db copy: --from and --to are the same database"}
+		}
+		return nil // the server answers for the rest
 	}
 	if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("db copy: no database at %s", from)
@@ -86,16 +88,13 @@ type closer func() error
 // openEndpoint opens one end of a copy with its engine's Open, which
 // applies the migrations, and describes it for the copier.
 func openEndpoint(ctx context.Context, dsn string) (dbcopy.Endpoint, closer, error) {
-	if isPostgresURL(dsn) {
-		return dbcopy.Endpoint{}, nil, errors.New("PostgreSQL support is not built yet")
-	}
-	db, err := store.Open(ctx, dsn)
+	db, err := engine.Open(ctx, dsn)
 	if err != nil {
 		return dbcopy.Endpoint{}, nil, err
 	}
-	return dbcopy.SQLiteEndpoint(db.SQL()), db.Close, nil
-}
-
-func isPostgresURL(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	write, _ := db.Pools()
+	if db.Dialect().Name == "postgres" {
+		return dbcopy.PostgresEndpoint(write), db.Close, nil
+	}
+	return dbcopy.SQLiteEndpoint(write), db.Close, nil
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"keydesk/store"
+	"keydesk/store/pgtest"
+	"keydesk/store/sqlite"
 )
 
 // copyTarget is a kind of database a Keydesk database is copied into.
@@ -27,13 +29,10 @@ type copyTarget struct {
 }
 
 // copyTargets are the kinds TestDBCopy copies a seeded SQLite database
-// into, serves, and copies back out of. PostgreSQL joins as one line once
-// openEndpoint and serve take its URL (with pgtest.Main called from
-// TestMain):
-//
-//	{"PostgreSQL", pgtest.Database},
+// into, serves, and copies back out of.
 var copyTargets = []copyTarget{
 	{"SQLite file", func(t testing.TB) string { return filepath.Join(t.TempDir(), "copy.db") }},
+	{"PostgreSQL", pgtest.Database},
 }
 
 // TestDBCopy: a demo database with sessions, keys that were used, audit
@@ -113,7 +112,7 @@ func seedCopySource(t *testing.T, path string) ([]*http.Cookie, string) {
 		t.Fatal(err)
 	}
 
-	db, err := store.Open(context.Background(), path)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,13 +180,14 @@ func dumpDatabase(t *testing.T, dsn string) map[string][]string {
 func sqliteTables(t *testing.T) []string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "schema.db")
-	db, err := store.Open(context.Background(), path)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.Remove(path)
 	defer db.Close()
-	rows, err := db.SQL().Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`)
+	write, _ := db.Pools()
+	rows, err := write.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +289,8 @@ func TestDBCopyRefusals(t *testing.T) {
 		{"no --from", []string{"--to", filepath.Join(dir, "new.db")}, 2, "--from and --to are required"},
 		{"the same file", []string{"--from", src, "--to", filepath.Join(dir, ".", "src.db")}, 2, "the same database"},
 		{"a missing source", []string{"--from", missing, "--to", filepath.Join(dir, "new.db")}, 1, "no database at " + missing},
-		{"a PostgreSQL target", []string{"--from", src, "--to", "postgres://keydesk:secret-pw@127.0.0.1:1/keydesk"}, 1, "PostgreSQL support is not built yet"},
-		{"a PostgreSQL source", []string{"--from", "postgresql://keydesk:secret-pw@127.0.0.1:1/keydesk", "--to", filepath.Join(dir, "new.db")}, 1, "PostgreSQL support is not built yet"},
+		{"an unreachable PostgreSQL target", []string{"--from", src, "--to", "postgres://keydesk:secret-pw@127.0.0.1:1/keydesk"}, 1, "open the target"},
+		{"an unreachable PostgreSQL source", []string{"--from", "postgresql://keydesk:secret-pw@127.0.0.1:1/keydesk", "--to", filepath.Join(dir, "new.db")}, 1, "open the source"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := runCmd(t, "", append([]string{"db", "copy"}, tc.args...)...)

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // The demo accounts of the SPEC. Their passwords are public by design:
@@ -34,7 +35,7 @@ var demoKeys = []struct {
 
 // seedDemo creates the demo accounts that do not exist yet, with the demo
 // user's keys, and prints the accounts.
-func seedDemo(ctx context.Context, db *store.DB, stdout io.Writer) error {
+func seedDemo(ctx context.Context, db *sqlstore.DB, stdout io.Writer) error {
 	for _, a := range demoAccounts {
 		_, err := db.UserByEmail(ctx, a.email)
 		if err == nil {

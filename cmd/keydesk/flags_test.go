@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"keydesk/store"
+	"keydesk/store/sqlite"
 )
 
 // TestEveryCommandRefusesStrayArgumentsAndUnknownFlags: no command ignores
@@ -128,7 +129,7 @@ func TestCLIInputRulesAreTheWebs(t *testing.T) {
 		})
 	}
 
-	s, err := store.Open(context.Background(), db)
+	s, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

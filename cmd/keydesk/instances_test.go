@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"keydesk/store"
+	"keydesk/store/pgtest"
 )
 
 // sharedStore is a kind of database that several instances can share.
@@ -42,10 +43,8 @@ type sharedStore struct {
 	migrations string
 }
 
-// instanceStores are the stores both tests run on. PostgreSQL
-// joins as one more entry once `keydesk serve` takes a postgres:// URL:
-// database: pgtest.Database (with pgtest.Main called from TestMain), open:
-// sql.Open("pgx", db), and its engine's migrations directory.
+// instanceStores are the stores both tests run on: one SQLite file shared
+// by processes on one host, and one PostgreSQL database.
 var instanceStores = []sharedStore{
 	{
 		name:     "sqlite",
@@ -53,7 +52,13 @@ var instanceStores = []sharedStore{
 		open: func(db string) (*sql.DB, error) {
 			return sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 		},
-		migrations: filepath.Join("..", "..", "store", "migrations"),
+		migrations: filepath.Join("..", "..", "store", "sqlite", "migrations"),
+	},
+	{
+		name:       "postgres",
+		database:   func(t *testing.T) string { return pgtest.Database(t) },
+		open:       func(db string) (*sql.DB, error) { return sql.Open("pgx", db) },
+		migrations: filepath.Join("..", "..", "store", "postgres", "migrations"),
 	},
 }
 

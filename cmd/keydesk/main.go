@@ -27,6 +27,8 @@ import (
 
 	"keydesk/handlers"
 	"keydesk/store"
+	"keydesk/store/engine"
+	"keydesk/store/sqlstore"
 )
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
@@ -229,7 +231,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 
-	db, err := store.Open(ctx, cfg.db)
+	db, err := engine.Open(ctx, cfg.db)
 	if err != nil {
 		return err
 	}
@@ -306,7 +308,7 @@ const sessionSweepEvery = time.Hour
 // sweepSessions deletes expired sessions at start and every interval until
 // ctx ends; they are refused when used in any case, so this only keeps the
 // table small. The interval is a parameter so that a test can shorten it.
-func sweepSessions(ctx context.Context, db *store.DB, logger *slog.Logger, every time.Duration) {
+func sweepSessions(ctx context.Context, db *sqlstore.DB, logger *slog.Logger, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -349,7 +351,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 
-	db, err := store.Open(ctx, *dbPath)
+	db, err := engine.Open(ctx, *dbPath)
 	if err != nil {
 		return err
 	}
@@ -394,7 +396,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 
-	db, err := store.Open(ctx, *dbPath)
+	db, err := engine.Open(ctx, *dbPath)
 	if err != nil {
 		return err
 	}

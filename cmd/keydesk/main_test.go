@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"keydesk/store"
+	"keydesk/store/sqlite"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -51,7 +52,7 @@ func TestUserAdd(t *testing.T) {
 		t.Fatalf("no generated password in %q", out)
 	}
 
-	s, err := store.Open(context.Background(), db)
+	s, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestDemoSessionsSurviveRestartsAndInstances(t *testing.T) {
 		t.Errorf("the session did not survive a restart: %d", got)
 	}
 
-	s, err := store.Open(context.Background(), db)
+	s, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +323,7 @@ func TestKeysCreate(t *testing.T) {
 		t.Errorf("the running server refused the new key: %d", res.StatusCode)
 	}
 
-	s, _ := store.Open(context.Background(), db)
+	s, _ := sqlite.Open(context.Background(), db)
 	defer s.Close()
 	auditPage, _ := s.AuditLog(context.Background(), store.AuditFilter{Limit: 10})
 	events := auditPage.Events

@@ -35,6 +35,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"keydesk/store"
+	"keydesk/store/pgtest"
+	"keydesk/store/sqlite"
 )
 
 // builtBinary is the keydesk binary, built once for the whole package run
@@ -47,7 +49,7 @@ var builtBinary struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if builtBinary.dir != "" {
 		os.RemoveAll(builtBinary.dir)
 	}
@@ -440,7 +442,7 @@ func TestCrashLosesNoAcknowledgedKey(t *testing.T) {
 
 	// Unanswered creations may have committed, but only those in flight at
 	// a kill: at most one per worker per round.
-	s, err := store.Open(context.Background(), db)
+	s, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +479,7 @@ func TestCrashLosesNoAcknowledgedKey(t *testing.T) {
 func verifyAckedKeys(t *testing.T, srv *binaryServer, db string, acked []ackedKey) {
 	t.Helper()
 	checkIntegrity(t, db)
-	s, err := store.Open(context.Background(), db)
+	s, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -746,7 +748,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 
 	// A request dropped before any answer was never served: there is one
 	// session per answered login, no more.
-	st, err := store.Open(context.Background(), db)
+	st, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -790,7 +792,7 @@ func TestCancelledRequestsLeaveTheServerWhole(t *testing.T) {
 	bin := keydeskBinary(t)
 	db := filepath.Join(t.TempDir(), "keydesk.db")
 	ctx := context.Background()
-	s, err := store.Open(ctx, db)
+	s, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

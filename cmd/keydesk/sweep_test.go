@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"keydesk/store"
+	"keydesk/store/sqlite"
 )
 
 // TestSessionSweeper: expired sessions are deleted when the server starts
@@ -21,7 +22,7 @@ func TestSessionSweeper(t *testing.T) {
 		t.Errorf("serve sweeps sessions every %v, want at most an hour", sessionSweepEvery)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "keydesk.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keydesk.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

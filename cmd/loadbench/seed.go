@@ -12,6 +12,7 @@ import (
 	_ "modernc.org/sqlite" // the driver store uses; registered here for the bulk inserts
 
 	"keydesk/store"
+	"keydesk/store/engine"
 )
 
 // account is someone the benchmark signs in as.
@@ -67,7 +68,7 @@ func seed(ctx context.Context, path string, users, keys int, withKeyPage bool, n
 // with store.MaxKeysPerUser keys, through the store as the application
 // would.
 func seedAccounts(ctx context.Context, ds *dataset) error {
-	db, err := store.Open(ctx, ds.path)
+	db, err := engine.Open(ctx, ds.path)
 	if err != nil {
 		return err
 	}

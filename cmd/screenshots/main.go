@@ -30,6 +30,7 @@ import (
 
 	"keydesk/e2e"
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 func main() {
@@ -232,7 +233,7 @@ var demoKeys = []struct {
 // shootKeys photographs the API Auth Key page: empty, with keys, and each
 // step of create, edit and delete. The key created here comes last, so the
 // other shots show the seeded keys only.
-func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *store.DB, u *store.User) error {
+func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *sqlstore.DB, u *store.User) error {
 	page := base + "/settings/api-keys"
 	if err := c.shoot(tab, "keys-empty", navigate(page, `//*[normalize-space()="No API Auth Keys yet"]`)); err != nil {
 		return err

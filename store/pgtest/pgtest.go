@@ -164,13 +164,17 @@ var shared struct {
 }
 
 // Main runs the package's tests with a PostgreSQL server available to
-// Database, and stops the server afterwards. Call it from TestMain:
+// Database, stops the server afterwards, and exits. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
 // The server starts on the first call to Database, so a run that selects no
 // PostgreSQL test pays nothing.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to do after the tests: it
+// returns the exit code instead of exiting.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared.server != nil {
 		if err := shared.server.Stop(); err != nil {
@@ -180,7 +184,7 @@ func Main(m *testing.M) {
 			}
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Database returns the URL of a new, empty database for this test alone,

@@ -10,12 +10,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // ErrRetry says that PostgreSQL aborted a transaction so that serializable
 // transactions stay serializable (a serialization failure or a deadlock): the
-// whole transaction may be run again and will likely succeed.
-var ErrRetry = errors.New("transaction conflict, retry")
+// whole transaction may be run again and will likely succeed. It is
+// sqlstore's, whose tx does exactly that.
+var ErrRetry = sqlstore.ErrRetry
 
 // SQLSTATE codes that Translate maps; see PostgreSQL's "Appendix A. Error Codes".
 const (

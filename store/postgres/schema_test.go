@@ -13,8 +13,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"keydesk/store"
 	"keydesk/store/pgtest"
+	"keydesk/store/sqlite"
 )
 
 // tableShape is what must agree between the engines for one table.
@@ -127,7 +127,7 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 func openSQLite(t *testing.T) *sql.DB {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "keydesk.db")
-	st, err := store.Open(context.Background(), file)
+	st, err := sqlite.Open(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
-package store
+package storetest
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"keydesk/store"
 )
 
-func TestAllKeys(t *testing.T) {
-	db, _ := openTestDB(t)
+func testAllKeys(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := context.Background()
 	if rows, err := db.AllKeys(ctx); err != nil || len(rows) != 0 {
 		t.Fatalf("an empty store: %d rows, %v", len(rows), err)
@@ -15,9 +17,9 @@ func TestAllKeys(t *testing.T) {
 	zed := mustCreateUser(t, db, "Zed", "Zed@example.com")
 	amy := mustCreateUser(t, db, "Amy", "amy@example.com")
 	mustCreateUser(t, db, "Kim", "keyless@example.com")
-	create := func(u *User, name string) (*APIKey, string) {
+	create := func(u *store.User, name string) (*store.APIKey, string) {
 		t.Helper()
-		k, secret, err := db.CreateKey(ctx, u.ID, name, "about "+name, AuditEvent{})
+		k, secret, err := db.CreateKey(ctx, u.ID, name, "about "+name, store.AuditEvent{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,10 +28,10 @@ func TestAllKeys(t *testing.T) {
 	zedKey, _ := create(zed, "zed")
 	amyOld, _ := create(amy, "old")
 	amyNew, _ := create(amy, "new")
-	if _, err := db.SetKeyEnabled(ctx, amy.ID, amyOld.PublicID, false, AuditEvent{}); err != nil {
+	if _, err := db.SetKeyEnabled(ctx, amy.ID, amyOld.PublicID, false, store.AuditEvent{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SetUserDisabled(ctx, zed.ID, true, AuditEvent{}); err != nil {
+	if err := db.SetUserDisabled(ctx, zed.ID, true, store.AuditEvent{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -38,8 +40,8 @@ func TestAllKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []struct {
-		key           *APIKey
-		owner         *User
+		key           *store.APIKey
+		owner         *store.User
 		enabled       bool
 		ownerDisabled bool
 	}{
@@ -62,7 +64,7 @@ func TestAllKeys(t *testing.T) {
 		if r.OwnerID != w.owner.ID || r.OwnerName != w.owner.Name || r.OwnerEmail != w.owner.Email {
 			t.Errorf("row %d: owner %d %q %q, want %+v", i, r.OwnerID, r.OwnerName, r.OwnerEmail, w.owner)
 		}
-		if !r.Key.LastUsedAt.IsZero() || !strings.HasPrefix(r.Key.Masked(), KeyPrefix) {
+		if !r.Key.LastUsedAt.IsZero() || !strings.HasPrefix(r.Key.Masked(), store.KeyPrefix) {
 			t.Errorf("row %d: last used %v, masked %q", i, r.Key.LastUsedAt, r.Key.Masked())
 		}
 	}

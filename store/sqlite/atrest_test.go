@@ -1,15 +1,13 @@
-package store
+package sqlite
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // assertOwnerOnly checks that the database and its -wal and -shm files are
@@ -94,7 +92,7 @@ func TestWriterSyncsEveryCommit(t *testing.T) {
 		pool *sql.DB
 		name string
 		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
-	}{{db.write, "writer", 2}, {db.read, "reader", 1}} {
+	}{{writer(db), "writer", 2}, {reader(db), "reader", 1}} {
 		var got int
 		if err := c.pool.QueryRow("PRAGMA synchronous").Scan(&got); err != nil {
 			t.Fatal(err)
@@ -102,76 +100,5 @@ func TestWriterSyncsEveryCommit(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s: synchronous = %d, want %d", c.name, got, c.want)
 		}
-	}
-}
-
-// A transaction whose context ends under it reports the context's error
-// (which callers answer with 503), whichever statement notices first, and
-// writes nothing.
-func TestTxCutShortReportsContextError(t *testing.T) {
-	db, _ := openTestDB(t)
-	u := mustCreateUser(t, db, "Ann", "ann@example.com")
-	rename := func(tx *sql.Tx, ctx context.Context) error {
-		_, err := tx.ExecContext(ctx, "UPDATE users SET name = 'Cut' WHERE id = ?", u.ID)
-		return err
-	}
-	for _, c := range []struct {
-		name string
-		fn   func(ctx context.Context, cancel func(), tx *sql.Tx) error
-	}{
-		{"a statement after the cancel", func(ctx context.Context, cancel func(), tx *sql.Tx) error {
-			cancel()
-			return rename(tx, ctx)
-		}},
-		{"a statement after database/sql rolled back", func(ctx context.Context, cancel func(), tx *sql.Tx) error {
-			cancel()
-			// database/sql rolls back in its own goroutine; wait for it, so
-			// the statement meets ErrTxDone as a slower request does.
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				err := rename(tx, context.Background())
-				if errors.Is(err, sql.ErrTxDone) || time.Now().After(deadline) {
-					return err
-				}
-				runtime.Gosched()
-			}
-		}},
-		{"the commit after the cancel", func(ctx context.Context, cancel func(), tx *sql.Tx) error {
-			if err := rename(tx, ctx); err != nil {
-				return err
-			}
-			cancel()
-			return nil
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			err := db.tx(ctx, func(tx *sql.Tx) error { return c.fn(ctx, cancel, tx) })
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("tx = %v, want context.Canceled", err)
-			}
-			got, err := db.UserByID(context.Background(), u.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Name != "Ann" {
-				t.Errorf("the cut-short transaction wrote: name %q", got.Name)
-			}
-		})
-	}
-}
-
-// A domain error inside a transaction stays itself even when the context
-// has ended by then: only the errors a cut causes become the context's.
-func TestTxKeepsDomainErrors(t *testing.T) {
-	db, _ := openTestDB(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	err := db.tx(ctx, func(*sql.Tx) error {
-		cancel()
-		return ErrLimit
-	})
-	if !errors.Is(err, ErrLimit) {
-		t.Errorf("tx = %v, want ErrLimit", err)
 	}
 }

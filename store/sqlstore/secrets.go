@@ -1,8 +1,7 @@
-package store
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -11,12 +10,12 @@ import (
 // same value: the first insert wins and the others read it back.
 func (db *DB) Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error) {
 	var value []byte
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?)
+	err := db.tx(ctx, func(tx *txn) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, generate(), millis(db.Now())); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM app_secrets WHERE name = ?`, name).Scan(&value)
+		return tx.QueryRow(ctx, `SELECT value FROM app_secrets WHERE name = ?`, name).Scan(&value)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", name, err)

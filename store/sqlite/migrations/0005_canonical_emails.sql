@@ -6,7 +6,7 @@
 -- An address of printable ASCII without spaces is canonical once
 -- lower-cased, and the old index already made those lower-cased forms
 -- unique, so SQL can do them here. Every other row is left to the Go half
--- of this migration (canonicaliseStoredEmails in store/users.go), which runs
+-- of this migration (canonicaliseStoredEmails in store/sqlite/migrate.go), which runs
 -- in this same transaction, after this file.
 UPDATE users SET email = lower(email) WHERE email NOT GLOB '*[^!-~]*';
 

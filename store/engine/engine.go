@@ -1,0 +1,29 @@
+// Package engine opens the store that a --db value names, on the engine it
+// is for: a PostgreSQL URL (postgres:// or postgresql://) or else a SQLite
+// file path. Every binary opens its store through Open, so they agree on
+// what a value means.
+package engine
+
+import (
+	"context"
+	"strings"
+
+	"keydesk/store/postgres"
+	"keydesk/store/sqlite"
+	"keydesk/store/sqlstore"
+)
+
+// Open opens and migrates the store dsn names.
+func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	if IsPostgres(dsn) {
+		return postgres.Open(ctx, dsn, postgres.PoolConfig{}, opts...)
+	}
+	return sqlite.Open(ctx, dsn, opts...)
+}
+
+// IsPostgres reports whether dsn is a PostgreSQL URL rather than a path.
+// The scheme is matched in any case, as URL schemes are.
+func IsPostgres(dsn string) bool {
+	lower := strings.ToLower(dsn)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
+}

@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"keydesk/store/sqlstore"
+)
+
+// Dialect is PostgreSQL's: "$n" placeholders, its SQLSTATE codes, every
+// write transaction serializable (and run again by sqlstore on a
+// serialization failure), text compared byte by byte as SQLite does.
+func Dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:      "postgres",
+		Rebind:    Rebind,
+		Translate: Translate,
+		TxOptions: TxOptions(),
+		ByteOrder: ` COLLATE "C"`,
+	}
+}
+
+// Open connects to the PostgreSQL database at url (postgres://…), applies
+// any migration it has not seen yet, and returns the store on it. One pool
+// serves reads and writes: unlike SQLite, PostgreSQL runs writers side by
+// side, and serializable transactions keep their checks true.
+func Open(ctx context.Context, url string, cfg PoolConfig, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	pool, err := OpenPool(ctx, url, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, pool, time.Now); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db, err := sqlstore.New(pool, pool, Dialect(), opts...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -1,0 +1,194 @@
+// Package sqlite opens Keydesk's store on a SQLite file, through the
+// pure-Go modernc.org/sqlite driver: the connection setup, the file modes,
+// SQLite's migrations and its error codes. The SQL the application runs is
+// sqlstore's, shared with every engine.
+//
+// A store keeps two pools on one file: a single writer connection whose
+// transactions start with BEGIN IMMEDIATE, so writers queue on the Go side
+// instead of failing with SQLITE_BUSY, and a pool of readers that WAL lets
+// run beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"keydesk/store"
+	"keydesk/store/sqlstore"
+)
+
+// Dialect is SQLite's: "?" placeholders as written, transactions begun
+// IMMEDIATE by the writer's DSN.
+var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate}
+
+// Open opens (creating it if needed) the SQLite database at path and applies
+// any migration it has not seen yet. The file and its -wal and -shm
+// companions are readable by their owner only (0600): they hold the session
+// signing keys and the password hashes.
+func Open(ctx context.Context, path string, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	return open(ctx, path, Dialect, opts...)
+}
+
+// open is Open with the dialect given, for tests that watch the SQL.
+func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	if err := ownerOnly(path, true); err != nil {
+		return nil, err
+	}
+	if err := enableWAL(ctx, path); err != nil {
+		return nil, err
+	}
+	write, err := openPool(path, true, 1)
+	if err != nil {
+		return nil, err
+	}
+	read, err := openPool(path, false, max(4, runtime.NumCPU()))
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	closeBoth := func() { read.Close(); write.Close() }
+	if err := migrate(ctx, write); err != nil {
+		closeBoth()
+		return nil, err
+	}
+	// The migrations opened the WAL, so -wal and -shm exist now. SQLite
+	// gives them the main file's mode already; this tightens files an
+	// older Keydesk left 0644, and any a server made before this one.
+	if err := ownerOnly(path, false); err != nil {
+		closeBoth()
+		return nil, err
+	}
+	db, err := sqlstore.New(write, read, d, opts...)
+	if err != nil {
+		closeBoth()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dbFileMode is the mode of the database and its -wal and -shm files.
+const dbFileMode fs.FileMode = 0o600
+
+// ownerOnly makes the database file (created empty when create is set and
+// it is missing) and whichever of its -wal and -shm files exist mode 0600.
+// Creating the main file ourselves matters: SQLite creates -wal and -shm
+// later, with the main file's mode, so they follow it. Chmod, unlike the
+// mode given at creation, does not depend on the umask, and it tightens a
+// database an older Keydesk created 0644. Another process (the CLI beside a
+// server) doing the same at once is harmless: both set the same mode.
+func ownerOnly(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+		if err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("open store: %w", err)
+		}
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) && name != path {
+			continue
+		}
+		if err == nil && fi.Mode().Perm() != dbFileMode {
+			err = os.Chmod(name, dbFileMode)
+		}
+		if err != nil {
+			return fmt.Errorf("open store: restrict %s to its owner: %w", filepath.Base(name), err)
+		}
+	}
+	return nil
+}
+
+// openPool opens one connection pool. Only _pragma parameters reach
+// modernc's driver; each runs on every new connection.
+//
+// The writer runs synchronous(FULL): in WAL mode NORMAL survives a killed
+// process but may lose the last commits to a power cut or an OS crash, and a
+// lost commit here can be a disabled key coming back enabled. FULL costs an
+// fsync of the log per commit, and writes are rare in Keydesk (key and
+// account changes, and Last Used at most every 30 seconds a key). Readers
+// commit nothing (at most the checkpoint of the last connection to close,
+// which NORMAL syncs as well), so they keep NORMAL.
+func openPool(path string, writer bool, conns int) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if writer {
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "query_only(1)")
+	}
+	pool, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
+	pool.SetConnMaxIdleTime(0)
+	return pool, nil
+}
+
+// enableWAL puts the database in WAL mode, which the file keeps. Switching
+// a new file to WAL takes an exclusive lock that SQLite does not wait for
+// (busy_timeout does not cover it), so two processes opening one empty file
+// at the same moment could see one fail with SQLITE_BUSY. It is done here,
+// once, on a connection of its own, and retried until it holds, before any
+// pool opens; the pools then find the file in WAL already.
+func enableWAL(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var mode string
+		err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil && mode == "wal" {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("journal mode is %q", mode)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("open store: enable WAL: %w", err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// translate maps SQLite's error codes to the store's, for sqlstore.
+func translate(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		case sqlite3.SQLITE_INTERRUPT:
+			return fmt.Errorf("%w: %w", sqlstore.ErrInterrupted, err)
+		}
+	}
+	return err
+}

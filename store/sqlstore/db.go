@@ -1,0 +1,266 @@
+// Package sqlstore implements Keydesk's store over database/sql. The SQL
+// is written once, with "?" placeholders, and shared by every engine; what
+// truly differs between engines (placeholders, driver error codes, how a
+// write transaction begins) is a small Dialect that the engine's package
+// (store/sqlite, and store/postgres to come) hands to New with its pools.
+//
+// Callers never see driver errors: they get store.ErrNotFound,
+// store.ErrConflict and the other domain errors, the context's error when a
+// request ended under a statement, or a wrapped error that the HTTP layer
+// answers with a 5xx.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"keydesk/store"
+)
+
+// Dialect is what the shared SQL needs to know about an engine.
+type Dialect struct {
+	Name string // "sqlite" or "postgres"
+	// Rebind turns "?" placeholders into the engine's ("$1", …); nil is
+	// the identity, as for SQLite.
+	Rebind func(query string) string
+	// Translate maps the engine's driver errors to the store's: a unique
+	// violation to store.ErrConflict (wrapped), a serialization failure or
+	// deadlock to ErrRetry, an interrupted statement to ErrInterrupted.
+	// Anything else it returns as it is.
+	Translate func(error) error
+	// TxOptions begin every write transaction: nil for SQLite, whose
+	// writer pool begins IMMEDIATE through its DSN; Serializable for
+	// PostgreSQL.
+	TxOptions *sql.TxOptions
+	// ByteOrder follows a text expression that is range-compared or
+	// sorted, so that it compares byte by byte whatever the database's
+	// collation: the prefix searches (name >= q AND name < q+U+10FFFF)
+	// and the cursors depend on it. "" for SQLite, whose BINARY default
+	// already does; ` COLLATE "C"` for PostgreSQL.
+	ByteOrder string
+}
+
+// Errors a Dialect's Translate answers for tx to act on.
+var (
+	// ErrRetry: the engine gave up the transaction to keep it serializable
+	// (PostgreSQL's 40001 and 40P01). Nothing was written; tx runs it again.
+	ErrRetry = errors.New("transaction must be retried")
+	// ErrInterrupted: the engine stopped a statement because its context
+	// ended (SQLite's SQLITE_INTERRUPT).
+	ErrInterrupted = errors.New("statement interrupted")
+)
+
+// txAttempts is how many times tx runs a transaction that ErrRetry ends.
+// Serialization failures come from concurrent writers on the same rows;
+// each round lets at least one of them commit, and a random, growing pause
+// spreads the rest out; past the last the caller gets a 5xx.
+const txAttempts = 20
+
+// DB is the store. It is safe for concurrent use by many goroutines, and
+// several processes may share one database.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	d     Dialect
+	now   func() time.Time
+
+	*store.Hasher
+
+	rebound  sync.Map // query text as written -> as the engine takes it
+	authStmt *sql.Stmt
+}
+
+// Option changes how New builds a DB.
+type Option func(*DB)
+
+// WithClock makes the store take the time from now, for tests that move it.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// New builds the store on an engine's two pools, already migrated: write
+// for every write transaction, read for reads (they may be one pool). It
+// prepares the statements of the hottest paths. Close closes both pools.
+func New(write, read *sql.DB, d Dialect, opts ...Option) (*DB, error) {
+	db := &DB{write: write, read: read, d: d, now: time.Now, Hasher: store.NewHasher()}
+	for _, opt := range opts {
+		opt(db)
+	}
+	var err error
+	if db.authStmt, err = db.read.Prepare(db.sql(authenticateKeyQuery)); err != nil {
+		return nil, fmt.Errorf("open store: prepare: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	if db.authStmt != nil {
+		db.authStmt.Close()
+	}
+	if db.read == db.write {
+		return db.write.Close()
+	}
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Dialect is the engine the store runs on.
+func (db *DB) Dialect() Dialect { return db.d }
+
+// Pools are the store's writer and reader pools, for tools that move or
+// inspect rows as they are stored (and tests that check what is not
+// stored). Queries on them take the engine's placeholders: see Rebind.
+func (db *DB) Pools() (write, read *sql.DB) { return db.write, db.read }
+
+// Rebind turns a query written with "?" placeholders into the engine's.
+func (db *DB) Rebind(query string) string { return db.sql(query) }
+
+// byteOrder is the text expression expr compared byte by byte.
+func (db *DB) byteOrder(expr string) string { return expr + db.d.ByteOrder }
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	return nil
+}
+
+// Now is the store's clock, in UTC and truncated to the millisecond that the
+// database keeps.
+func (db *DB) Now() time.Time {
+	return db.now().UTC().Truncate(time.Millisecond)
+}
+
+// sql is query with the engine's placeholders. Each text is rebound once
+// and kept: the queries are constants (or built from a few fixed pieces),
+// so the cache stays as small as the code.
+func (db *DB) sql(query string) string {
+	if db.d.Rebind == nil {
+		return query
+	}
+	if q, ok := db.rebound.Load(query); ok {
+		return q.(string)
+	}
+	q := db.d.Rebind(query)
+	db.rebound.Store(query, q)
+	return q
+}
+
+// queryRow, query and exec run a read on the reader pool.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.sql(query), args...)
+}
+
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.sql(query), args...)
+}
+
+// txn is a write transaction whose statements are written with "?".
+type txn struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// QueryRow runs a statement that returns at most one row.
+func (t *txn) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.sql(query), args...)
+}
+
+// Query runs a statement that returns rows.
+func (t *txn) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.sql(query), args...)
+}
+
+// Exec runs a statement that returns no rows.
+func (t *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.sql(query), args...)
+}
+
+// tx runs fn in a write transaction, committing if it returns nil. A
+// transaction the engine ends with ErrRetry runs again, from the start, a
+// few times: fn must therefore do nothing outside the transaction that it
+// cannot do twice.
+func (db *DB) tx(ctx context.Context, fn func(*txn) error) error {
+	var err error
+	for attempt := range txAttempts {
+		if err = db.txOnce(ctx, fn); !errors.Is(err, ErrRetry) {
+			return err
+		}
+		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 5)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+	return err
+}
+
+func (db *DB) txOnce(ctx context.Context, fn func(*txn) error) error {
+	tx, err := db.write.BeginTx(ctx, db.d.TxOptions)
+	if err != nil {
+		return db.txError(ctx, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(&txn{tx: tx, db: db}); err != nil {
+		return db.txError(ctx, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.txError(ctx, err)
+	}
+	return nil
+}
+
+// txError translates an error from inside a transaction. When ctx has
+// ended, database/sql rolls the transaction back by itself: a statement or
+// the commit that comes after says only ErrTxDone, and one running at that
+// moment is interrupted. Nothing was written either way; the context's error
+// says why, so callers answer 503 (try again), not 500.
+func (db *DB) txError(ctx context.Context, err error) error {
+	err = db.translate(err)
+	if ctxErr := ctx.Err(); ctxErr != nil && cutShort(err) {
+		return ctxErr
+	}
+	return err
+}
+
+// cutShort reports whether err is how a statement fails when its
+// transaction's context ends under it.
+func cutShort(err error) bool {
+	return errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrInterrupted)
+}
+
+// translate maps driver errors to the store's own, in this one place.
+func (db *DB) translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if db.d.Translate != nil {
+		return db.d.Translate(err)
+	}
+	return err
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// noRows is a read's error with no row made the store's ErrNotFound. Other
+// driver errors are translated by tx, for writes; a failed read is a 5xx.
+func noRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}

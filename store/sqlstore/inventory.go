@@ -1,0 +1,176 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"keydesk/store"
+)
+
+// sortColumns are the inventory's sort expressions; each is indexed
+// together with id, which breaks ties and makes the keyset exact. The
+// name's is text, compared in byte order (Dialect.ByteOrder).
+var sortColumns = map[string]string{
+	store.SortCreated:  "k.created_at",
+	store.SortName:     "lower(k.name)",
+	store.SortLastUsed: "coalesce(k.last_used_at, 0)",
+}
+
+// inventorySort is the sort expression for sort, and the sort it is (the
+// default for one it does not know).
+func (db *DB) inventorySort(sort string) (string, string) {
+	expr, ok := sortColumns[sort]
+	if !ok {
+		return store.SortCreated, sortColumns[store.SortCreated]
+	}
+	if sort == store.SortName {
+		expr = db.byteOrder(expr)
+	}
+	return sort, expr
+}
+
+// KeyInventory lists every user's keys for admins, one page at a time.
+// Pages are keyset-paginated on (sort value, id): a deep page costs what
+// the first does, with no OFFSET scan.
+func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.InventoryPage, error) {
+	var sortExpr string
+	f.Sort, sortExpr = db.inventorySort(f.Sort)
+	where, args, err := db.inventoryWhere(f)
+	if err != nil {
+		return store.InventoryPage{}, err
+	}
+	rows, next, err := page(ctx, db, keyset{
+		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`,
+		where:      where, args: args,
+		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
+		after: f.After, limit: f.Limit,
+	}, func(row rowScanner) (store.InventoryRow, any, int64, error) {
+		var sortValue any
+		r, err := scanInventoryRow(row, &sortValue)
+		return r, sortValue, r.Key.ID, err
+	})
+	if err != nil {
+		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
+	return store.InventoryPage{Rows: rows, Next: next}, nil
+}
+
+// inventoryColumns are what scanInventoryRow reads: a key and its owner.
+var inventoryColumns = keyColumnsAs("k.") + `, u.id, u.name, u.email, u.disabled`
+
+// scanInventoryRow reads inventoryColumns, then any extra columns into extra.
+func scanInventoryRow(row rowScanner, extra ...any) (store.InventoryRow, error) {
+	var f keyFields
+	var r store.InventoryRow
+	if err := scan(row, f.dest(), append([]any{&r.OwnerID, &r.OwnerName, &r.OwnerEmail, &r.OwnerDisabled}, extra...)...); err != nil {
+		return store.InventoryRow{}, err
+	}
+	r.Key = f.key()
+	return r, nil
+}
+
+// inventoryWhere turns the filter into SQL conditions. The search is a
+// union of index range scans: name prefix, email prefix, exact last 4.
+func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
+	var where []string
+	var args []any
+	switch f.Status {
+	case "":
+	case store.StatusEnabled:
+		where = append(where, "k.enabled = ?")
+		args = append(args, true)
+	case store.StatusDisabled:
+		where = append(where, "k.enabled = ?")
+		args = append(args, false)
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown status %q", f.Status)
+	}
+	switch f.Risk {
+	case "":
+	case store.RiskNeverUsed:
+		where = append(where, "k.last_used_at IS NULL")
+	case store.RiskStale:
+		where = append(where, "coalesce(k.last_used_at, k.created_at) < ?")
+		args = append(args, millis(db.Now().Add(-store.StaleAfter)))
+	case store.RiskOwnerDisabled:
+		where = append(where, "u.disabled = ?")
+		args = append(args, true)
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, "k.public_id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		lower, email := strings.ToLower(q), store.NormalizeEmail(q)
+		name, mail := db.byteOrder("lower(name)"), db.byteOrder("email")
+		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE `+name+` >= ? AND `+name+` < ?)
+			OR k.user_id IN (SELECT id FROM users WHERE `+mail+` >= ? AND `+mail+` < ?)
+			OR k.last4 = ?)`)
+		args = append(args, lower, lower+string(utf8.MaxRune), email, email+string(utf8.MaxRune), q)
+	}
+	return where, args, nil
+}
+
+// AdminSetKeyEnabled enables or disables any user's key. An admin's
+// disable marks the key DisabledByAdmin, so its owner cannot enable it
+// again; an admin's enable clears the mark. ev (the admin as actor) is
+// recorded with the key's owner as subject.
+func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled bool, ev store.AuditEvent) (*store.APIKey, error) {
+	var k *store.APIKey
+	err := db.tx(ctx, func(tx *txn) error {
+		var err error
+		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
+			WHERE public_id = ? RETURNING `+keyColumns, enabled, !enabled, millis(db.Now()), publicID))
+		if err != nil {
+			return err
+		}
+		ev.Target, ev.SubjectID = k.PublicID, k.UserID
+		return db.audit(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin set key enabled: %w", err)
+	}
+	return k, nil
+}
+
+// AdminDisableKeys disables the listed keys in one transaction, as an
+// admin (each is then DisabledByAdmin), recording one event per key it
+// changed, and says how many that was. A key its owner had disabled counts:
+// it is now the admin's, and its owner can no longer enable it. Keys an
+// admin disabled already, and ids that do not exist, are skipped.
+func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev store.AuditEvent) (int, error) {
+	n := 0
+	err := db.tx(ctx, func(tx *txn) error {
+		n = 0
+		for _, id := range publicIDs {
+			var keyID, owner int64
+			err := tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
+				WHERE public_id = ? AND disabled_by_admin = ? RETURNING id, user_id`, false, true, millis(db.Now()), id, false).Scan(&keyID, &owner)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			e := ev
+			e.Target, e.SubjectID = id, owner
+			if err := db.audit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("admin disable keys: %w", err)
+	}
+	return n, nil
+}

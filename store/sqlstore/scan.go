@@ -1,0 +1,97 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"keydesk/store"
+)
+
+// Each row type is read in one place: its columns are listed once (with
+// the table's alias where a join needs one, bare where RETURNING does), and
+// one fields type gives Scan its destinations and turns the stored values
+// (millisecond times, NULL as 0) into the domain's.
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+// keyColumnsAs are a key's columns as keyFields reads them, each prefixed
+// with alias ("k." in a join, "" for RETURNING).
+func keyColumnsAs(alias string) string {
+	return strings.ReplaceAll(`@id, @public_id, @user_id, @name, @description, @last4, @enabled, @disabled_by_admin,
+	@created_at, @updated_at, coalesce(@last_used_at, 0), @last_used_ip`, "@", alias)
+}
+
+// userColumnsAs are a user's columns as userFields reads them.
+func userColumnsAs(alias string) string {
+	return strings.ReplaceAll(`@id, @public_id, @name, @email, @password_hash, @kalp_id, @kyc_status, @role, @disabled,
+	@created_at, @updated_at`, "@", alias)
+}
+
+var (
+	keyColumns  = keyColumnsAs("")
+	userColumns = userColumnsAs("")
+)
+
+// keyFields reads keyColumnsAs into a store.APIKey.
+type keyFields struct {
+	k                      store.APIKey
+	created, updated, used int64
+}
+
+func (f *keyFields) dest() []any {
+	k := &f.k
+	return []any{&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
+		&f.created, &f.updated, &f.used, &k.LastUsedIP}
+}
+
+func (f *keyFields) key() store.APIKey {
+	k := f.k
+	k.CreatedAt, k.UpdatedAt = fromMillis(f.created), fromMillis(f.updated)
+	if f.used != 0 {
+		k.LastUsedAt = fromMillis(f.used)
+	}
+	return k
+}
+
+// userFields reads userColumnsAs into a store.User.
+type userFields struct {
+	u                store.User
+	created, updated int64
+}
+
+func (f *userFields) dest() []any {
+	u := &f.u
+	return []any{&u.ID, &u.PublicID, &u.Name, &u.Email, &u.PasswordHash, &u.KALPID, &u.KYCStatus, &u.Role, &u.Disabled,
+		&f.created, &f.updated}
+}
+
+func (f *userFields) user() store.User {
+	u := f.u
+	u.CreatedAt, u.UpdatedAt = fromMillis(f.created), fromMillis(f.updated)
+	return u
+}
+
+// scan reads one row into the fields given, in order, then extra.
+func scan(row rowScanner, fields []any, extra ...any) error {
+	return noRows(row.Scan(append(fields, extra...)...))
+}
+
+// scanKey reads a row of keyColumns.
+func scanKey(row rowScanner) (*store.APIKey, error) {
+	var f keyFields
+	if err := scan(row, f.dest()); err != nil {
+		return nil, err
+	}
+	k := f.key()
+	return &k, nil
+}
+
+// scanUser reads a row of userColumns.
+func scanUser(row rowScanner) (*store.User, error) {
+	var f userFields
+	if err := scan(row, f.dest()); err != nil {
+		return nil, err
+	}
+	u := f.user()
+	return &u, nil
+}
