@@ -16,7 +16,9 @@ import (
 // Open opens and migrates the store dsn names.
 func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.DB, error) {
 	if IsPostgres(dsn) {
-		return postgres.Open(ctx, dsn, postgres.PoolConfig{}, opts...)
+		// pgx reads the scheme in lower case only.
+		scheme, rest, _ := strings.Cut(dsn, "://")
+		return postgres.Open(ctx, strings.ToLower(scheme)+"://"+rest, postgres.PoolConfig{}, opts...)
 	}
 	return sqlite.Open(ctx, dsn, opts...)
 }
