@@ -46,10 +46,6 @@ func (s *server) handleError(err error, c echo.Context) {
 		_ = c.JSON(status, apiError{Error: code})
 		return
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
 	if status < 500 {
 		s.lookUpViewer(c)
 	}
