@@ -71,7 +71,7 @@ Usage:
   keydesk user enable --email E [--db PATH]    (each key is back to its own status)
   keydesk keys create --email E --name N [--description D] [--db PATH]   (prints the key once)
   keydesk keys list [--email E] [--db PATH]   (metadata and masked keys, never a key)
-  keydesk db copy --from SRC --to DST   (every row into an empty database; SQLite files today)
+  keydesk db copy --from SRC --to DST   (every row into an empty database, SQLite or PostgreSQL)
   keydesk version
 
 Every flag of serve also reads an environment variable; see the README.
