@@ -38,8 +38,7 @@ func parseKYCStatus(s string) (store.KYCStatus, bool) {
 func adminFlags(name string, getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet, email, dbPath *string) {
 	fs = newFlags(name, stderr)
 	email = fs.String("email", "", "the account's email")
-	dbPath = fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
-	return fs, email, dbPath
+	return fs, email, dbFlag(fs, getenv)
 }
 
 // lookupUser finds the account the command is about; an unknown email is

@@ -35,3 +35,43 @@ func TestCommandsOnPostgres(t *testing.T) {
 		t.Errorf("keys create printed %q; keys list must never show it", secret)
 	}
 }
+
+// A PostgreSQL URL may hold a password: serve names its database on start,
+// on stdout and in the log, with the password hidden.
+func TestServeHidesTheDatabasePassword(t *testing.T) {
+	db := strings.Replace(pgtest.Database(t), "postgres://keydesk@", "postgres://keydesk:s3cret-pw@", 1)
+	if !strings.Contains(db, "s3cret-pw") {
+		t.Fatalf("no password in %s", db)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var logs lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, env(nil), nil, pw, &logs)
+		pw.Close()
+	}()
+	var stdout strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(stdout.String(), "listening on") {
+		n, err := pr.Read(buf)
+		stdout.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("serve ended before listening: %v, %v", err, <-done)
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"stdout": stdout.String(), "the log": logs.String()} {
+		if strings.Contains(text, "s3cret-pw") {
+			t.Errorf("%s shows the database password:\n%s", what, text)
+		}
+	}
+	if !strings.Contains(stdout.String(), "keydesk:xxxxx@") {
+		t.Errorf("stdout does not name the database, password hidden:\n%s", stdout.String())
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -159,7 +160,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 		return def
 	}
 	addr := fs.String("addr", env("KEYDESK_ADDR", "127.0.0.1:8080"), "listen address (KEYDESK_ADDR)")
-	db := fs.String("db", env("KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
+	db := dbFlag(fs, getenv)
 	demoDefault, err := parseBool(orEmpty(getenv("KEYDESK_DEMO"), "false"))
 	if err != nil {
 		return config{}, usageError{"KEYDESK_DEMO: " + err.Error()}
@@ -278,8 +279,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "Keydesk %s listening on http://%s (database %s)\n", version, ln.Addr(), cfg.db)
-	logger.Info("listening", "addr", ln.Addr().String(), "db", cfg.db, "demo", cfg.demo,
+	fmt.Fprintf(stdout, "Keydesk %s listening on http://%s (database %s)\n", version, ln.Addr(), redactDSN(cfg.db))
+	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db), "demo", cfg.demo,
 		"signup", cfg.signup, "secure_cookies", cfg.secureCookies)
 
 	go sweepSessions(ctx, db, logger, sessionSweepEvery)
@@ -329,7 +330,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	email := fs.String("email", "", "the account's email (required)")
 	name := fs.String("name", "", "the account's name (required)")
 	admin := fs.Bool("admin", false, "make the account an admin")
-	dbPath := fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
+	dbPath := dbFlag(fs, getenv)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -383,7 +384,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	email := fs.String("email", "", "the owner's email (required)")
 	name := fs.String("name", "", "the key's name, unique for the owner (required)")
 	description := fs.String("description", "", "what the key is for")
-	dbPath := fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"), "SQLite database file (KEYDESK_DB)")
+	dbPath := dbFlag(fs, getenv)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -472,6 +473,26 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
+}
+
+// dbFlag is --db, with KEYDESK_DB as its fallback, as every command that
+// opens the store takes it.
+func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	return fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"),
+		"the database: a SQLite file, or a postgres:// URL (KEYDESK_DB)")
+}
+
+// redactDSN is a --db value fit to print: a PostgreSQL URL's password
+// becomes "xxxxx".
+func redactDSN(dsn string) string {
+	if !engine.IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "a PostgreSQL URL"
+	}
+	return u.Redacted()
 }
 
 func orEnv(getenv func(string) string, name, def string) string {
