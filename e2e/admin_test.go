@@ -228,8 +228,7 @@ func openAdminFromMenu(t *testing.T, ctx context.Context, name string) {
 // returns it with its secret.
 func mustCreateKey(t *testing.T, db *sqlstore.DB, u *store.User, name string) (*store.APIKey, string) {
 	t.Helper()
-	k, secret, err := db.CreateKey(t.Context(), u.ID, name, "Made by the admin tests.",
-		store.AuditEvent{Actor: "test", Action: store.ActionKeyCreated, SubjectID: u.ID})
+	k, secret, err := db.CreateKey(t.Context(), u.ID, store.NewKey{Name: name, Description: "Made by the admin tests."}, store.AuditEvent{Actor: "test", Action: store.ActionKeyCreated, SubjectID: u.ID})
 	if err != nil {
 		t.Fatalf("create key %q: %v", name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -65,23 +66,42 @@ func NewAllocator(ctx context.Context, chromePath, tmpDir string) (context.Conte
 // base URL (no trailing slash), the store for arranging data, and stop,
 // which shuts the server down and closes the store.
 func StartApp(ctx context.Context, dir string) (baseURL string, db *sqlstore.DB, stop func(), err error) {
+	policy, err := DemoPolicy()
+	if err != nil {
+		return "", nil, nil, err
+	}
 	db, err = sqlite.Open(ctx, filepath.Join(dir, "keydesk.db"))
 	if err != nil {
 		return "", nil, nil, err
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	h, err := handlers.New(handlers.Config{Store: db, SessionKeys: [][]byte{key}, Signup: true, Version: "test"})
+	uses := handlers.NewUseRecorder(db, nil)
+	h, err := handlers.New(handlers.Config{Store: db, SessionKeys: [][]byte{key}, Signup: true, Version: "test",
+		Policy: policy, Uses: uses})
 	if err != nil {
 		db.Close()
 		return "", nil, nil, fmt.Errorf("build app: %w", err)
 	}
 	srv := httptest.NewServer(h)
+	// Key uses are written every 50 ms, so a page reloaded after a call
+	// shows it.
+	usesCtx, stopUses := context.WithCancel(context.Background())
+	go uses.Run(usesCtx, 50*time.Millisecond)
 	stop = func() {
 		srv.Close()
+		stopUses()
+		uses.Flush(context.Background())
 		db.Close()
 	}
 	return srv.URL, db, stop, nil
+}
+
+// DemoPolicy is the key policy of `keydesk serve --demo`: Keydesk's own
+// scopes and the demo platform's, no maximum lifetime.
+func DemoPolicy() (store.KeyPolicy, error) {
+	scopes, err := store.ParseScopes(store.DemoScopes)
+	return store.KeyPolicy{Scopes: scopes}, err
 }
 
 // Account is a user to create for a test or a screenshot.

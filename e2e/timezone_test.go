@@ -29,7 +29,7 @@ func TestTimesInTheViewersZone(t *testing.T) {
 	base, db := startApp(t)
 	acct := Account{Name: "Tomo Tokyo", Email: "tomo@example.com", Password: "tokyo-password-1"}
 	u := mustCreateUser(t, db, acct)
-	if _, _, err := db.CreateKey(context.Background(), u.ID, "Tokyo job", "runs in Tokyo", store.AuditEvent{}); err != nil {
+	if _, _, err := db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "Tokyo job", Description: "runs in Tokyo"}, store.AuditEvent{}); err != nil {
 		t.Fatal(err)
 	}
 

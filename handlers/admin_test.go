@@ -31,7 +31,7 @@ func newAdminFixture(t *testing.T) *adminFixture {
 	owner := ts.createUser(t, "Uma User", "uma@example.com", "uma-password", store.RoleUser)
 	f := &adminFixture{ts: ts, admin: ts.client(t), user: ts.client(t), owner: owner}
 	for _, name := range []string{"Deploy bot", "=HYPERLINK(\"http://evil\")", "Analytics"} {
-		k, secret, err := ts.db.CreateKey(context.Background(), owner.ID, name, "d", store.AuditEvent{})
+		k, secret, err := ts.db.CreateKey(context.Background(), owner.ID, store.NewKey{Name: name, Description: "d"}, store.AuditEvent{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +110,7 @@ func TestAdminInventory(t *testing.T) {
 			owners = append(owners, f.ts.createUser(t, "Owner", fmt.Sprintf("owner%d@example.com", i), "owner-password", store.RoleUser))
 		}
 		for i := range 60 {
-			if _, _, err := f.ts.db.CreateKey(context.Background(), owners[i%3].ID, fmt.Sprintf("bulk %02d", i), "d", store.AuditEvent{}); err != nil {
+			if _, _, err := f.ts.db.CreateKey(context.Background(), owners[i%3].ID, store.NewKey{Name: fmt.Sprintf("bulk %02d", i), Description: "d"}, store.AuditEvent{}); err != nil {
 				t.Fatal(err)
 			}
 		}

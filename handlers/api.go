@@ -49,19 +49,53 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		if store.ParseKey(key) != nil {
 			return invalid()
 		}
-		k, u, err := s.db.AuthenticateKey(r.Context(), store.HashKey(key))
+		m, err := s.db.FindKey(r.Context(), store.HashKey(key))
 		if errors.Is(err, store.ErrNotFound) {
 			return invalid()
 		}
 		if err != nil {
-			s.log.Error("authenticate key", "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			s.log.Error("find key", "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 			return c.JSON(http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		}
-		s.recordKeyUse(c, k)
-		c.Set(ctxAPIKey, k)
-		c.Set(ctxUser, u)
+		need := routeScopes[c.Path()]
+		verdict, result := m.Check(s.db.Now(), need...)
+		s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: s.db.Now(), ClientIP: c.RealIP(), UserAgent: r.UserAgent(),
+			Route: r.Method + " " + c.Path(), Result: result, Previous: m.Previous})
+		switch verdict {
+		case store.VerdictValid:
+		case store.VerdictInsufficientScope:
+			missing := need[0]
+			for _, sc := range need {
+				if !m.Key.HasScope(sc, m.Owner) {
+					missing = sc
+					break
+				}
+			}
+			c.Response().Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+missing+`"`)
+			return c.JSON(http.StatusForbidden, scopeError{Error: "insufficient_scope", Scope: missing})
+		default:
+			return invalid()
+		}
+		if !m.Previous {
+			s.recordKeyUse(c, m.Key)
+		}
+		c.Set(ctxAPIKey, m.Key)
+		c.Set(ctxUser, m.Owner)
 		return next(c)
 	}
+}
+
+// routeScopes are the scopes each of Keydesk's own API routes needs, by
+// route path.
+var routeScopes = map[string][]string{
+	"/api/v1/me":   {store.ScopeProfileRead},
+	"/api/v1/keys": {store.ScopeKeysRead},
+}
+
+// scopeError is the body of a 403 for a missing scope (RFC 6750 3.1).
+type scopeError struct {
+	Error string `json:"error"`
+	Scope string `json:"scope"`
 }
 
 // presentedKey is the key the request carries, if any.
@@ -146,8 +180,34 @@ type meResponse struct {
 }
 
 type keyBrief struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// keyScopes are the scopes a key holds, as the API lists them: a key made
+// before scopes existed holds every one the operator offers (but an
+// admin-only scope only while its owner is an admin).
+func (s *server) keyScopes(k *store.APIKey, owner *store.User) []string {
+	out := []string{}
+	if !k.AllScopes() {
+		return append(out, k.Scopes...)
+	}
+	for _, sc := range s.cfg.Policy.Scopes {
+		if k.HasScope(sc.Name, owner) {
+			out = append(out, sc.Name)
+		}
+	}
+	return out
+}
+
+// optionalTime is t for JSON: null when zero.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func (s *server) apiMe(c echo.Context) error {
@@ -155,7 +215,7 @@ func (s *server) apiMe(c echo.Context) error {
 	k, _ := c.Get(ctxAPIKey).(*store.APIKey)
 	return c.JSON(http.StatusOK, meResponse{
 		UserID: u.PublicID, Name: u.Name, Email: u.Email, KALPID: u.KALPID, KYCStatus: u.KYCStatus.Label(),
-		Key: keyBrief{ID: k.PublicID, Name: k.Name},
+		Key: keyBrief{ID: k.PublicID, Name: k.Name, Scopes: s.keyScopes(k, u), ExpiresAt: optionalTime(k.ExpiresAt)},
 	})
 }
 

@@ -20,13 +20,13 @@ import (
 func TestAPI(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma User", "uma@example.com", "uma-password", store.RoleUser)
-	k, secret, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	k, secret, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	disabled, disabledSecret, _ := ts.db.CreateKey(context.Background(), u.ID, "Off", "off", store.AuditEvent{})
+	disabled, disabledSecret, _ := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "Off", Description: "off"}, store.AuditEvent{})
 	ts.db.SetKeyEnabled(context.Background(), u.ID, disabled.PublicID, false, store.AuditEvent{})
-	deleted, deletedSecret, _ := ts.db.CreateKey(context.Background(), u.ID, "Gone", "gone", store.AuditEvent{})
+	deleted, deletedSecret, _ := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "Gone", Description: "gone"}, store.AuditEvent{})
 	ts.db.DeleteKey(context.Background(), u.ID, deleted.PublicID, store.AuditEvent{})
 	unknown := store.GenerateKey()
 	last := "a"
@@ -50,7 +50,7 @@ func TestAPI(t *testing.T) {
 	}{
 		{name: "Bearer key", path: "/api/v1/me", headers: map[string]string{"Authorization": "Bearer " + secret}, status: 200,
 			contains: []string{`"user_id":"` + u.PublicID + `"`, `"name":"Uma User"`, `"email":"uma@example.com"`,
-				`"kalp_id":"` + u.KALPID + `"`, `"kyc_status":"Verified"`, `"key":{"id":"` + k.PublicID + `","name":"CI"}`}},
+				`"kalp_id":"` + u.KALPID + `"`, `"kyc_status":"Verified"`, `"key":{"id":"` + k.PublicID + `","name":"CI","scopes":["profile:read","keys:read"],"expires_at":null}`}},
 		{name: "lower-case bearer scheme", path: "/api/v1/me", headers: map[string]string{"Authorization": "bearer " + secret}, status: 200},
 		{name: "X-API-Key", path: "/api/v1/me", headers: map[string]string{"X-API-Key": secret}, status: 200},
 		{name: "the caller's keys, metadata only", path: "/api/v1/keys", headers: map[string]string{"X-API-Key": secret}, status: 200,
@@ -121,7 +121,7 @@ func TestAPI(t *testing.T) {
 func TestAPIStoreFailureIs503(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
-	_, secret, _ := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	_, secret, _ := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	ts.db.Close()
 	res := ts.client(t).do("GET", "/api/v1/me", nil, map[string]string{"Authorization": "Bearer " + secret})
 	assertStatus(t, res, http.StatusServiceUnavailable)
@@ -171,7 +171,7 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 	watchCommits(t)
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
-	k, secret, _ := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	k, secret, _ := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	if ts.commits() == 0 {
 		t.Fatal("the commit hook saw none of the store's writes")
 	}
@@ -259,7 +259,7 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
-	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}

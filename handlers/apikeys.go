@@ -60,8 +60,7 @@ func (s *server) createKey(c echo.Context) error {
 		return s.answerPanel(c, status, panel, false)
 	}
 
-	k, secret, err := s.db.CreateKey(c.Request().Context(), u.ID, text(c, "name"), text(c, "description"),
-		s.event(c, u, store.ActionKeyCreated, ""))
+	k, secret, err := s.db.CreateKey(c.Request().Context(), u.ID, store.NewKey{Name: text(c, "name"), Description: text(c, "description")}, s.event(c, u, store.ActionKeyCreated, ""))
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		form.check(false, "name", msgNameTaken)

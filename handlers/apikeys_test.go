@@ -254,7 +254,7 @@ func TestFiftyOneKeys(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
 	for i := range store.MaxKeysPerUser {
-		if _, _, err := ts.db.CreateKey(context.Background(), u.ID, fmt.Sprintf("key %02d", i), "d", store.AuditEvent{}); err != nil {
+		if _, _, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: fmt.Sprintf("key %02d", i), Description: "d"}, store.AuditEvent{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 func BenchmarkVerifyKey(b *testing.B) {
 	ts := newTestServer(b)
 	u, _ := ts.db.CreateUser(context.Background(), store.NewUser{Name: "B", Email: "b@example.com", PasswordHash: "x"}, store.AuditEvent{})
-	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, "bench", "bench", store.AuditEvent{})
+	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "bench", Description: "bench"}, store.AuditEvent{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func BenchmarkParseKey(b *testing.B) {
 func BenchmarkAPIMe(b *testing.B) {
 	ts := newTestServer(b)
 	u, _ := ts.db.CreateUser(context.Background(), store.NewUser{Name: "B", Email: "b@example.com", PasswordHash: "x"}, store.AuditEvent{})
-	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, "bench", "bench", store.AuditEvent{})
+	_, secret, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "bench", Description: "bench"}, store.AuditEvent{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -436,7 +436,7 @@ func TestConcurrentKeyAndNameChanges(t *testing.T) {
 	for i := range accounts {
 		email := fmt.Sprintf("user%d@example.com", i)
 		u := ts.createUser(t, fmt.Sprintf("User %d", i), email, "concurrent-password", store.RoleUser)
-		k, _, err := ts.db.CreateKey(ctx, u.ID, "shared", "toggled by every session", store.AuditEvent{})
+		k, _, err := ts.db.CreateKey(ctx, u.ID, store.NewKey{Name: "shared", Description: "toggled by every session"}, store.AuditEvent{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -588,7 +588,7 @@ func TestStoreFailureDuringAuthentication(t *testing.T) {
 	rand.Read(sessionKey)
 	ts := newTestServer(t, func(c *Config) { c.SessionKeys = [][]byte{sessionKey} })
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
-	k, secret, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	k, secret, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -666,7 +666,8 @@ func TestStoreFailureDuringAuthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	h, err := New(Config{Store: db, Logger: slog.New(slog.DiscardHandler), SessionKeys: [][]byte{sessionKey}, Version: "test"})
+	h, err := New(Config{Store: db, Logger: slog.New(slog.DiscardHandler), SessionKeys: [][]byte{sessionKey}, Version: "test",
+		Uses: NewUseRecorder(db, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -693,7 +694,7 @@ func TestStoreFailureDuringAuthentication(t *testing.T) {
 func TestWritesCutShortAnswer503(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
-	k, _, err := ts.db.CreateKey(context.Background(), u.ID, "CI", "ci", store.AuditEvent{})
+	k, _, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestSafeCells(t *testing.T) {
 func TestExportQuotesEveryField(t *testing.T) {
 	f := newAdminFixture(t)
 	for _, name := range []string{";=1+1", ",=2+2", "x;=3+3", `";=4+4`, "Plain name"} {
-		if _, _, err := f.ts.db.CreateKey(context.Background(), f.owner.ID, name, "d", store.AuditEvent{}); err != nil {
+		if _, _, err := f.ts.db.CreateKey(context.Background(), f.owner.ID, store.NewKey{Name: name, Description: "d"}, store.AuditEvent{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -75,7 +75,7 @@ func TestAdminSearchFindsEmailsInAnyForm(t *testing.T) {
 	ts := newTestServer(t)
 	ts.createUser(t, "Ada Admin", "admin@example.com", "admin-password", store.RoleAdmin)
 	arger := ts.createUser(t, "Ärger", "Ärger@example.com", "arger-password", store.RoleUser)
-	if _, _, err := ts.db.CreateKey(context.Background(), arger.ID, "deploy", "", store.AuditEvent{}); err != nil {
+	if _, _, err := ts.db.CreateKey(context.Background(), arger.ID, store.NewKey{Name: "deploy", Description: ""}, store.AuditEvent{}); err != nil {
 		t.Fatal(err)
 	}
 	c := ts.client(t)

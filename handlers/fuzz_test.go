@@ -92,7 +92,7 @@ func (a *fuzzApp) createUser(tb testing.TB, name, email string, role store.Role)
 
 func (a *fuzzApp) createKey(tb testing.TB, u *store.User, name, desc string) *store.APIKey {
 	tb.Helper()
-	k, _, err := a.ts.db.CreateKey(context.Background(), u.ID, name, desc, store.AuditEvent{})
+	k, _, err := a.ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: name, Description: desc}, store.AuditEvent{})
 	if err != nil {
 		tb.Fatal(err)
 	}

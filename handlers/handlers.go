@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"keydesk/store"
 )
 
 // Config is everything the HTTP layer needs from its caller.
@@ -39,6 +41,13 @@ type Config struct {
 	AllowedHosts []string
 	// Version is shown in the footer.
 	Version string
+
+	// Policy is what keys may be: the scopes offered and the longest
+	// lifetime. No scopes: Keydesk's own (store.BuiltinScopes).
+	Policy store.KeyPolicy
+	// Uses records each API call's key use; the caller runs and flushes
+	// it (see UseRecorder).
+	Uses *UseRecorder
 }
 
 // Tunables with production defaults; tests shorten some.
@@ -64,6 +73,7 @@ type server struct {
 	sessions *sessionStore
 	devices  *deviceCookies
 	hashGate *addressGate
+	uses     *UseRecorder
 	cfg      Config
 
 	// keyTouches holds, per API key id, when this process last wrote or
@@ -79,8 +89,14 @@ func New(cfg Config) (http.Handler, error) {
 	if len(cfg.SessionKeys) == 0 {
 		return nil, errors.New("handlers: no session keys")
 	}
+	if cfg.Uses == nil {
+		return nil, errors.New("handlers: no use recorder")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Policy.Scopes) == 0 {
+		cfg.Policy.Scopes = store.BuiltinScopes
 	}
 	s := &server{
 		db:       cfg.Store,
@@ -88,6 +104,7 @@ func New(cfg Config) (http.Handler, error) {
 		sessions: newSessionStore(cfg.Store, cfg.SessionKeys, cfg.SecureCookies, sessionIdle, sessionAbsolute),
 		devices:  newDeviceCookies(cfg.SessionKeys, cfg.SecureCookies),
 		hashGate: newAddressGate(hashesPerIP),
+		uses:     cfg.Uses,
 		cfg:      cfg,
 	}
 	e := echo.New()

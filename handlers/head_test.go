@@ -25,7 +25,7 @@ func TestHEADAnswersAsGET(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own, _, err := f.ts.db.CreateKey(ctx, admin.ID, "Admin's own", "d", store.AuditEvent{})
+	own, _, err := f.ts.db.CreateKey(ctx, admin.ID, store.NewKey{Name: "Admin's own", Description: "d"}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,7 +152,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 		}
 	}
 	key := func(u *store.User, name, desc string) string {
-		k, _, err := ts.db.CreateKey(ctx, u.ID, name, desc, store.AuditEvent{})
+		k, _, err := ts.db.CreateKey(ctx, u.ID, store.NewKey{Name: name, Description: desc}, store.AuditEvent{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,6 +34,9 @@ type testServer struct {
 	echo  *echo.Echo
 	clock *testClock
 	logs  *syncBuffer
+	// uses is the server's key-use recorder, which no loop runs here: a
+	// test writes what it recorded with uses.Flush.
+	uses *UseRecorder
 }
 
 // testClock is a clock tests can move.
@@ -93,13 +96,16 @@ func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	for _, f := range configure {
 		f(&cfg)
 	}
+	if cfg.Uses == nil {
+		cfg.Uses = NewUseRecorder(cfg.Store, cfg.Logger)
+	}
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, db: db, dbDir: dir, echo: h.(*echo.Echo), clock: clock, logs: logs}
+	return &testServer{Server: srv, db: db, dbDir: dir, echo: h.(*echo.Echo), clock: clock, logs: logs, uses: cfg.Uses}
 }
 
 // createUser adds an account; the password is the name's first word with

@@ -47,14 +47,21 @@ type Store interface {
 	ActiveSessions(ctx context.Context, userID int64, idleSince time.Time) ([]*store.Session, error)
 
 	// Keys, as their owner.
-	CreateKey(ctx context.Context, userID int64, name, description string, ev store.AuditEvent) (*store.APIKey, string, error)
+	CreateKey(ctx context.Context, userID int64, nk store.NewKey, ev store.AuditEvent) (*store.APIKey, string, error)
 	KeysForUser(ctx context.Context, userID int64) ([]*store.APIKey, error)
 	KeyForUser(ctx context.Context, userID int64, publicID string) (*store.APIKey, error)
 	SetKeyEnabled(ctx context.Context, userID int64, publicID string, enabled bool, ev store.AuditEvent) (*store.APIKey, error)
 	UpdateKey(ctx context.Context, userID int64, publicID string, upd store.KeyUpdate, ev store.AuditEvent) (*store.APIKey, error)
 	DeleteKey(ctx context.Context, userID int64, publicID string, ev store.AuditEvent) error
-	AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, *store.User, error)
+	RegenerateKey(ctx context.Context, userID int64, publicID string, overlap time.Duration, expiresAt time.Time, ev store.AuditEvent) (*store.APIKey, string, error)
+	EndOverlap(ctx context.Context, userID int64, publicID string, ev store.AuditEvent) (*store.APIKey, error)
+	FindKey(ctx context.Context, hash string) (store.KeyMatch, error)
 	TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error)
+
+	// Keys' recent use; RecordKeyUses is UseRecorder's.
+	UseWriter
+	RecentKeyUses(ctx context.Context, keyID int64) ([]store.KeyUse, error)
+	KeyUseDays(ctx context.Context, keyID int64, since, now time.Time) ([]store.KeyUseDay, error)
 
 	// Keys and the log, as an admin.
 	KeyInventory(ctx context.Context, f store.InventoryFilter) (store.InventoryPage, error)

@@ -40,6 +40,18 @@ type APIKey struct {
 	UpdatedAt       time.Time
 	LastUsedAt      time.Time // zero: never used
 	LastUsedIP      string
+
+	// ExpiresAt is when the key stops working; zero never.
+	ExpiresAt time.Time
+	// Scopes are the key's scope names in the policy's order; nil holds
+	// every scope (a key made before scopes existed).
+	Scopes []string
+
+	// The previous secret, after a regeneration: PrevLast4 is empty when
+	// there is none. It works until PrevUntil (see InOverlap).
+	PrevLast4      string
+	PrevUntil      time.Time
+	PrevLastUsedAt time.Time // zero: not used since the regeneration
 }
 
 // Masked is the key as shown after creation: kdk_…abcd.

@@ -18,6 +18,10 @@ const (
 	RiskStale         = "stale" // unused for StaleAfter or more
 	RiskOwnerDisabled = "owner_disabled"
 
+	ExpirySoon    = "soon"    // expires within ExpiresSoon
+	ExpiryExpired = "expired" // past its expiry
+	ExpiryNever   = "never"   // no expiration
+
 	SortCreated  = "created"
 	SortName     = "name"
 	SortLastUsed = "last_used"
@@ -37,6 +41,8 @@ type InventoryFilter struct {
 	Query  string   // prefix of a key name or owner email (any case), or exact last 4
 	Status string   // "", StatusEnabled, StatusDisabled
 	Risk   string   // "", RiskNeverUsed, RiskStale, RiskOwnerDisabled
+	Expiry string   // "", ExpirySoon, ExpiryExpired, ExpiryNever
+	Scope  string   // only keys holding this scope (keys made before scopes hold every one), when not empty
 	Sort   string   // SortCreated (default), SortName, SortLastUsed
 	Asc    bool     // ascending instead of descending
 	IDs    []string // only these keys (public ids), when not empty

@@ -43,7 +43,7 @@ func (f *adminFixture) user(t *testing.T, email string, role store.Role) *store.
 
 func (f *adminFixture) key(t *testing.T, u *store.User, name string) (*store.APIKey, string) {
 	t.Helper()
-	k, secret, err := f.db.CreateKey(context.Background(), u.ID, name, "", store.AuditEvent{})
+	k, secret, err := f.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: name, Description: ""}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}

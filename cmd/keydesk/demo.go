@@ -57,7 +57,7 @@ func seedDemo(ctx context.Context, db *sqlstore.DB, stdout io.Writer) error {
 			continue
 		}
 		for _, k := range demoKeys {
-			key, _, err := db.CreateKey(ctx, u.ID, k.name, k.description, store.AuditEvent{})
+			key, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description}, store.AuditEvent{})
 			if err != nil {
 				return fmt.Errorf("seed demo keys: %w", err)
 			}

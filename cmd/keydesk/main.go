@@ -149,6 +149,7 @@ type config struct {
 	trustedProxies []*net.IPNet
 	sessionKeys    [][]byte // from KEYDESK_SESSION_KEYS; empty means kept in the database
 	publicURL      string   // the URL people reach Keydesk at; other host names are refused
+	policy         store.KeyPolicy
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -187,12 +188,16 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 		"comma-separated CIDRs whose X-Forwarded-For is trusted (KEYDESK_TRUSTED_PROXIES)")
 	publicURL := fs.String("public-url", getenv("KEYDESK_PUBLIC_URL"),
 		"the URL people reach Keydesk at, such as https://keys.example.com; other host names get 421 (KEYDESK_PUBLIC_URL)")
+	policy := addPolicyFlags(fs, getenv)
 	if err := parseFlags(fs, args); err != nil {
 		return config{}, err
 	}
 
 	cfg := config{addr: *addr, db: *db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr)),
 		publicURL: *publicURL}
+	if cfg.policy, err = policy.policy(*demo); err != nil {
+		return config{}, err
+	}
 	for _, p := range splitList(*proxies) {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {
@@ -252,6 +257,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	uses := handlers.NewUseRecorder(db, logger)
 	handler, err := handlers.New(handlers.Config{
 		Store:          db,
 		Logger:         logger,
@@ -261,6 +267,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TrustedProxies: cfg.trustedProxies,
 		AllowedHosts:   hosts,
 		Version:        version,
+		Policy:         cfg.policy,
+		Uses:           uses,
 	})
 	if err != nil {
 		return err
@@ -283,7 +291,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db), "demo", cfg.demo,
 		"signup", cfg.signup, "secure_cookies", cfg.secureCookies)
 
-	go sweepSessions(ctx, db, logger, sessionSweepEvery)
+	go sweep(ctx, db, logger, sweepEvery)
+	go uses.Run(ctx, useFlushEvery)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -298,23 +307,37 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// The requests are done: what they recorded of their keys' use is
+	// written before the store closes.
+	if err := uses.Flush(shutdownCtx); err != nil {
+		logger.Warn("record key uses at shutdown", "err", err)
+	}
 	logger.Info("stopped")
 	return nil
 }
 
-// sessionSweepEvery is how often expired sessions are deleted, so the
-// table holds at most an hour's worth of dead rows.
-const sessionSweepEvery = time.Hour
+// useFlushEvery is how often each instance writes the key uses it
+// recorded: at most one write a second, whatever the load.
+const useFlushEvery = time.Second
 
-// sweepSessions deletes expired sessions at start and every interval until
-// ctx ends; they are refused when used in any case, so this only keeps the
-// table small. The interval is a parameter so that a test can shorten it.
-func sweepSessions(ctx context.Context, db *sqlstore.DB, logger *slog.Logger, every time.Duration) {
+// sweepEvery is how often expired sessions (and key uses past their
+// retention) are deleted, so the
+// table holds at most an hour's worth of dead rows.
+const sweepEvery = time.Hour
+
+// sweep deletes expired sessions, and key uses older than
+// store.UseRetention, at start and every interval until ctx ends; expired
+// sessions are refused when used in any case, so this only keeps the
+// tables small. The interval is a parameter so that a test can shorten it.
+func sweep(ctx context.Context, db *sqlstore.DB, logger *slog.Logger, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		if err := db.DeleteExpiredSessions(ctx, db.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			logger.Warn("sweep sessions", "err", err)
+		}
+		if err := db.PruneKeyUses(ctx, db.Now().Add(-store.UseRetention)); err != nil && ctx.Err() == nil {
+			logger.Warn("prune key uses", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -409,8 +432,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	k, secret, err := db.CreateKey(ctx, u.ID, *name, *description,
-		store.AuditEvent{Actor: "cli", Action: store.ActionKeyCreated, SubjectID: u.ID, Detail: "created with keydesk keys create"})
+	k, secret, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: *name, Description: *description}, store.AuditEvent{Actor: "cli", Action: store.ActionKeyCreated, SubjectID: u.ID, Detail: "created with keydesk keys create"})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return fmt.Errorf("keys create: %s already has a key named %q", u.Email, *name)

@@ -804,8 +804,7 @@ func TestCancelledRequestsLeaveTheServerWhole(t *testing.T) {
 	var secrets []string
 	var toggled []string // public ids the storm flips
 	for i := 0; i < 45; i++ {
-		k, secret, err := s.CreateKey(ctx, u.ID, fmt.Sprintf("key %02d with a longer name for a fuller page", i),
-			"a description long enough to make the page a few dozen kilobytes", store.AuditEvent{})
+		k, secret, err := s.CreateKey(ctx, u.ID, store.NewKey{Name: fmt.Sprintf("key %02d with a longer name for a fuller page", i), Description: "a description long enough to make the page a few dozen kilobytes"}, store.AuditEvent{})
 		if err != nil {
 			t.Fatal(err)
 		}

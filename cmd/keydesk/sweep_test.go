@@ -18,8 +18,8 @@ import (
 // sweeper stops with its context. serve's own interval is pinned too: an
 // hour, as its comment promises.
 func TestSessionSweeper(t *testing.T) {
-	if sessionSweepEvery <= 0 || sessionSweepEvery > time.Hour {
-		t.Errorf("serve sweeps sessions every %v, want at most an hour", sessionSweepEvery)
+	if sweepEvery <= 0 || sweepEvery > time.Hour {
+		t.Errorf("serve sweeps sessions every %v, want at most an hour", sweepEvery)
 	}
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keydesk.db"))
@@ -63,7 +63,7 @@ func TestSessionSweeper(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			sweepSessions(ctx, db, logger, every)
+			sweep(ctx, db, logger, every)
 		}()
 		return func() { cancel(); <-done }
 	}

@@ -88,8 +88,7 @@ func seedAccounts(ctx context.Context, ds *dataset) error {
 	}
 	for i := range store.MaxKeysPerUser {
 		service := keyNames[i%len(keyNames)]
-		_, secret, err := db.CreateKey(ctx, u.ID, fmt.Sprintf("%s %02d", service, i), "Used by the "+service+" service.",
-			store.AuditEvent{Actor: u.Email, ActorID: u.ID, Action: store.ActionKeyCreated, SubjectID: u.ID})
+		_, secret, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: fmt.Sprintf("%s %02d", service, i), Description: "Used by the " + service + " service."}, store.AuditEvent{Actor: u.Email, ActorID: u.ID, Action: store.ActionKeyCreated, SubjectID: u.ID})
 		if err != nil {
 			return err
 		}

@@ -239,8 +239,7 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		return err
 	}
 	for _, k := range demoKeys {
-		key, _, err := db.CreateKey(ctx, u.ID, k.name, k.description,
-			store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
+		key, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description}, store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
 		if err != nil {
 			return fmt.Errorf("seed key %q: %w", k.name, err)
 		}

@@ -13,7 +13,7 @@ import (
 // full, the only time it exists outside the caller's hands. A name the user
 // already has, in any case, is ErrConflict; a user at MaxKeysPerUser gets
 // ErrLimit. ev is recorded with the key's id as its target.
-func (db *DB) CreateKey(ctx context.Context, userID int64, name, description string, ev store.AuditEvent) (*store.APIKey, string, error) {
+func (db *DB) CreateKey(ctx context.Context, userID int64, nk store.NewKey, ev store.AuditEvent) (*store.APIKey, string, error) {
 	secret := store.GenerateKey()
 	now := millis(db.Now())
 	var k *store.APIKey
@@ -27,10 +27,11 @@ func (db *DB) CreateKey(ctx context.Context, userID int64, name, description str
 		}
 		var err error
 		k, err = scanKey(tx.QueryRow(ctx, `
-			INSERT INTO api_keys (public_id, user_id, name, description, hash, last4, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO api_keys (public_id, user_id, name, description, hash, last4, created_at, updated_at, expires_at, scopes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+keyColumns,
-			store.NewKeyPublicID(), userID, name, description, store.HashKey(secret), secret[len(secret)-4:], now, now))
+			store.NewKeyPublicID(), userID, nk.Name, nk.Description, store.HashKey(secret), secret[len(secret)-4:], now, now,
+			nullMillis(nk.ExpiresAt), encodeScopes(nk.Scopes)))
 		if err != nil {
 			return err
 		}
@@ -82,12 +83,21 @@ func (db *DB) KeyForUser(ctx context.Context, userID int64, publicID string) (*s
 func (db *DB) SetKeyEnabled(ctx context.Context, userID int64, publicID string, enabled bool, ev store.AuditEvent) (*store.APIKey, error) {
 	// The admin's mark is in the WHERE, so the refusal cannot race an
 	// admin's disable; no row is then told apart from a missing key.
+	// So is the expiry: an expired key cannot be enabled, only
+	// regenerated.
+	now := millis(db.Now())
 	k, err := db.updateKey(ctx, "set key enabled", `UPDATE api_keys SET enabled = ?, updated_at = ?
-		WHERE public_id = ? AND user_id = ? AND (? OR disabled_by_admin = ?) RETURNING `+keyColumns,
-		ev, enabled, millis(db.Now()), publicID, userID, !enabled, false)
+		WHERE public_id = ? AND user_id = ? AND (? OR (disabled_by_admin = ? AND (expires_at IS NULL OR expires_at > ?)))
+		RETURNING `+keyColumns,
+		ev, enabled, now, publicID, userID, !enabled, false, now)
 	if enabled && errors.Is(err, store.ErrNotFound) {
-		if own, ownErr := db.KeyForUser(ctx, userID, publicID); ownErr == nil && own.DisabledByAdmin {
-			return nil, fmt.Errorf("set key enabled: %w", store.ErrDisabledByAdmin)
+		if own, ownErr := db.KeyForUser(ctx, userID, publicID); ownErr == nil {
+			switch {
+			case own.DisabledByAdmin:
+				return nil, fmt.Errorf("set key enabled: %w", store.ErrDisabledByAdmin)
+			case own.Expired(fromMillis(now)):
+				return nil, fmt.Errorf("set key enabled: %w", store.ErrExpired)
+			}
 		}
 	}
 	return k, err
@@ -139,18 +149,35 @@ func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev s
 	return nil
 }
 
-// AuthenticateKey finds the enabled key with this hash whose owner is not
-// disabled, with its owner. Anything else is ErrNotFound. It reads the
-// current row every time, so a disabled or deleted key fails on the very
-// next request.
-func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, *store.User, error) {
+// FindKey finds the key one of whose secrets has this hash, its current
+// one or its previous one, with its owner, whatever the state of either:
+// whether it works is KeyMatch.Check's to say, so that a refused call is
+// still counted as the key's. No key is ErrNotFound. It reads the current
+// row every time, so a disabled or deleted key fails on the very next
+// request.
+func (db *DB) FindKey(ctx context.Context, hash string) (store.KeyMatch, error) {
 	var kf keyFields
 	var uf userFields
-	if err := scan(db.authStmt.QueryRowContext(ctx, hash, true, false), kf.dest(), uf.dest()...); err != nil {
-		return nil, nil, fmt.Errorf("authenticate key: %w", err)
+	var current bool
+	if err := scan(db.authStmt.QueryRowContext(ctx, hash, hash, hash), kf.dest(), append(uf.dest(), &current)...); err != nil {
+		return store.KeyMatch{}, fmt.Errorf("find key: %w", err)
 	}
 	k, u := kf.key(), uf.user()
-	return &k, &u, nil
+	return store.KeyMatch{Key: &k, Owner: &u, Previous: !current}, nil
+}
+
+// AuthenticateKey finds the key with this secret (current, or previous in
+// its overlap) that works now, with its owner: enabled, not expired, its
+// owner not disabled. Anything else is ErrNotFound.
+func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, *store.User, error) {
+	m, err := db.FindKey(ctx, hash)
+	if err != nil {
+		return nil, nil, fmt.Errorf("authenticate key: %w", err)
+	}
+	if verdict, _ := m.Check(db.Now()); verdict != store.VerdictValid {
+		return nil, nil, fmt.Errorf("authenticate key: %w", store.ErrNotFound)
+	}
+	return m.Key, m.Owner, nil
 }
 
 // TouchKey records a use of the key at now from ip, unless its stored last
@@ -175,6 +202,54 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 	return n > 0, nil
 }
 
-var authenticateKeyQuery = `SELECT ` + keyColumnsAs("k.") + `, ` + userColumnsAs("u.") + `
+// findKeyQuery reads a key by either secret's hash; SQLite and
+// PostgreSQL both answer the OR from the two unique indexes.
+var findKeyQuery = `SELECT ` + keyColumnsAs("k.") + `, ` + userColumnsAs("u.") + `, k.hash = ?
 		FROM api_keys AS k JOIN users AS u ON u.id = k.user_id
-		WHERE k.hash = ? AND k.enabled = ? AND u.disabled = ?`
+		WHERE k.hash = ? OR k.prev_hash = ?`
+
+// RegenerateKey gives one of the user's keys a new secret and returns it,
+// in full, the only time it exists outside the caller's hands. The key
+// keeps its id, name, description and scopes, and takes the expiry
+// expiresAt (zero: never). The secret it had becomes its previous one and
+// keeps working for overlap (never past its own expiry); a previous secret
+// the key already had is dropped, so there is at most one. Regenerating an
+// expired key brings it back. ev is recorded with the key as target.
+func (db *DB) RegenerateKey(ctx context.Context, userID int64, publicID string, overlap time.Duration, expiresAt time.Time, ev store.AuditEvent) (*store.APIKey, string, error) {
+	secret := store.GenerateKey()
+	now := db.Now()
+	until := millis(now.Add(overlap))
+	k, err := db.updateKey(ctx, "regenerate key", `UPDATE api_keys SET
+			prev_hash = hash, prev_last4 = last4, prev_last_used_at = NULL,
+			prev_until = CASE WHEN expires_at IS NOT NULL AND expires_at < ? THEN expires_at ELSE ? END,
+			hash = ?, last4 = ?, expires_at = ?, updated_at = ?
+		WHERE public_id = ? AND user_id = ? RETURNING `+keyColumns,
+		ev, until, until, store.HashKey(secret), secret[len(secret)-4:], nullMillis(expiresAt), millis(now), publicID, userID)
+	if err != nil {
+		return nil, "", err
+	}
+	return k, secret, nil
+}
+
+// EndOverlap stops the previous secret of one of the user's keys now, and
+// records ev. A key whose previous secret no longer works is ErrNoOverlap.
+func (db *DB) EndOverlap(ctx context.Context, userID int64, publicID string, ev store.AuditEvent) (*store.APIKey, error) {
+	now := millis(db.Now())
+	k, err := db.updateKey(ctx, "end overlap", `UPDATE api_keys SET prev_until = ?, updated_at = ?
+		WHERE public_id = ? AND user_id = ? AND prev_until > ? RETURNING `+keyColumns,
+		ev, now, now, publicID, userID, now)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, ownErr := db.KeyForUser(ctx, userID, publicID); ownErr == nil {
+			return nil, fmt.Errorf("end overlap: %w", store.ErrNoOverlap)
+		}
+	}
+	return k, err
+}
+
+// nullMillis stores a time, or NULL for the zero time.
+func nullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return millis(t)
+}

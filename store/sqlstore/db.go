@@ -92,7 +92,7 @@ func New(write, read *sql.DB, d Dialect, opts ...Option) (*DB, error) {
 		opt(db)
 	}
 	var err error
-	if db.authStmt, err = db.read.Prepare(db.sql(authenticateKeyQuery)); err != nil {
+	if db.authStmt, err = db.read.Prepare(db.sql(findKeyQuery)); err != nil {
 		return nil, fmt.Errorf("open store: prepare: %w", err)
 	}
 	return db, nil

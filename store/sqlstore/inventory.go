@@ -102,6 +102,26 @@ func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
 	default:
 		return nil, nil, fmt.Errorf("key inventory: unknown risk %q", f.Risk)
 	}
+	now := millis(db.Now())
+	switch f.Expiry {
+	case "":
+	case store.ExpirySoon:
+		where = append(where, "k.expires_at > ? AND k.expires_at <= ?")
+		args = append(args, now, millis(db.Now().Add(store.ExpiresSoon)))
+	case store.ExpiryExpired:
+		where = append(where, "k.expires_at <= ?")
+		args = append(args, now)
+	case store.ExpiryNever:
+		where = append(where, "k.expires_at IS NULL")
+	default:
+		return nil, nil, fmt.Errorf("key inventory: unknown expiry %q", f.Expiry)
+	}
+	if f.Scope != "" {
+		// Scopes are stored space-separated; the LIKE pattern's own
+		// wildcards, which a scope name's "_" is, are escaped.
+		where = append(where, `(k.scopes IS NULL OR ' ' || k.scopes || ' ' LIKE ? ESCAPE '\')`)
+		args = append(args, "% "+likeEscaper.Replace(f.Scope)+" %")
+	}
 	if len(f.IDs) > 0 {
 		where = append(where, "k.public_id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")")
 		for _, id := range f.IDs {
@@ -118,6 +138,9 @@ func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
 	}
 	return where, args, nil
 }
+
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // AdminSetKeyEnabled enables or disables any user's key. An admin's
 // disable marks the key DisabledByAdmin, so its owner cannot enable it

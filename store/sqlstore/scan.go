@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"strings"
+	"time"
 
 	"keydesk/store"
 )
@@ -18,7 +20,8 @@ type rowScanner interface{ Scan(...any) error }
 // with alias ("k." in a join, "" for RETURNING).
 func keyColumnsAs(alias string) string {
 	return strings.ReplaceAll(`@id, @public_id, @user_id, @name, @description, @last4, @enabled, @disabled_by_admin,
-	@created_at, @updated_at, coalesce(@last_used_at, 0), @last_used_ip`, "@", alias)
+	@created_at, @updated_at, coalesce(@last_used_at, 0), @last_used_ip,
+	coalesce(@expires_at, 0), @scopes, @prev_last4, coalesce(@prev_until, 0), coalesce(@prev_last_used_at, 0)`, "@", alias)
 }
 
 // userColumnsAs are a user's columns as userFields reads them.
@@ -36,19 +39,25 @@ var (
 type keyFields struct {
 	k                      store.APIKey
 	created, updated, used int64
+	expires                int64
+	scopes                 sql.NullString
+	prevUntil, prevUsed    int64
 }
 
 func (f *keyFields) dest() []any {
 	k := &f.k
 	return []any{&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Description, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
-		&f.created, &f.updated, &f.used, &k.LastUsedIP}
+		&f.created, &f.updated, &f.used, &k.LastUsedIP,
+		&f.expires, &f.scopes, &k.PrevLast4, &f.prevUntil, &f.prevUsed}
 }
 
 func (f *keyFields) key() store.APIKey {
 	k := f.k
 	k.CreatedAt, k.UpdatedAt = fromMillis(f.created), fromMillis(f.updated)
-	if f.used != 0 {
-		k.LastUsedAt = fromMillis(f.used)
+	k.LastUsedAt, k.ExpiresAt = optionalMillis(f.used), optionalMillis(f.expires)
+	k.PrevUntil, k.PrevLastUsedAt = optionalMillis(f.prevUntil), optionalMillis(f.prevUsed)
+	if f.scopes.Valid {
+		k.Scopes = decodeScopes(f.scopes.String)
 	}
 	return k
 }
@@ -94,4 +103,27 @@ func scanUser(row rowScanner) (*store.User, error) {
 	}
 	u := f.user()
 	return &u, nil
+}
+
+// optionalMillis is a stored time that 0 (NULL, through coalesce) leaves
+// unset.
+func optionalMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return fromMillis(ms)
+}
+
+// encodeScopes stores a key's scopes as their names separated by spaces,
+// or NULL for every scope. A key with no scope at all is stored as "",
+// which is not NULL: it holds nothing.
+func encodeScopes(scopes []string) any {
+	if scopes == nil {
+		return nil
+	}
+	return strings.Join(scopes, " ")
+}
+
+func decodeScopes(s string) []string {
+	return append([]string{}, strings.Fields(s)...)
 }

@@ -19,7 +19,7 @@ func testAllKeys(t *testing.T, open Opener) {
 	mustCreateUser(t, db, "Kim", "keyless@example.com")
 	create := func(u *store.User, name string) (*store.APIKey, string) {
 		t.Helper()
-		k, secret, err := db.CreateKey(ctx, u.ID, name, "about "+name, store.AuditEvent{})
+		k, secret, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: name, Description: "about " + name}, store.AuditEvent{})
 		if err != nil {
 			t.Fatal(err)
 		}

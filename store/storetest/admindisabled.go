@@ -50,7 +50,7 @@ func testAdminDisabledKeyStaysDisabledForOwner(t *testing.T, open Opener) {
 			db := open(t)
 			uma := mustCreateUser(t, db, "Uma", "uma@example.com")
 			admin := mustCreateUser(t, db, "Ada", "admin@example.com")
-			k, secret, err := db.CreateKey(ctx, uma.ID, "CI", "ci", store.AuditEvent{})
+			k, secret, err := db.CreateKey(ctx, uma.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func testBulkDisableTakesOverOwnerDisabledKey(t *testing.T, open Opener) {
 	db := open(t)
 	ctx := context.Background()
 	uma := mustCreateUser(t, db, "Uma", "uma@example.com")
-	k, _, err := db.CreateKey(ctx, uma.ID, "CI", "ci", store.AuditEvent{})
+	k, _, err := db.CreateKey(ctx, uma.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}

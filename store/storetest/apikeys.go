@@ -16,7 +16,7 @@ func testKeyLifecycle(t *testing.T, open Opener) {
 	uma := mustCreateUser(t, db, "Uma", "uma@example.com")
 	bob := mustCreateUser(t, db, "Bob", "bob@example.com")
 
-	k, secret, err := db.CreateKey(ctx, uma.ID, "CI deploys", "GitHub Actions", store.AuditEvent{Actor: "uma", Action: store.ActionKeyCreated})
+	k, secret, err := db.CreateKey(ctx, uma.ID, store.NewKey{Name: "CI deploys", Description: "GitHub Actions"}, store.AuditEvent{Actor: "uma", Action: store.ActionKeyCreated})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,10 +34,10 @@ func testKeyLifecycle(t *testing.T, open Opener) {
 		t.Error("the key is stored in clear")
 	}
 
-	if _, _, err := db.CreateKey(ctx, uma.ID, "ci DEPLOYS", "", store.AuditEvent{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := db.CreateKey(ctx, uma.ID, store.NewKey{Name: "ci DEPLOYS", Description: ""}, store.AuditEvent{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("same name, other case: %v, want store.ErrConflict", err)
 	}
-	if _, _, err := db.CreateKey(ctx, bob.ID, "CI deploys", "", store.AuditEvent{}); err != nil {
+	if _, _, err := db.CreateKey(ctx, bob.ID, store.NewKey{Name: "CI deploys", Description: ""}, store.AuditEvent{}); err != nil {
 		t.Errorf("another user may use the same name: %v", err)
 	}
 
@@ -106,11 +106,11 @@ func testKeyLimit(t *testing.T, open Opener) {
 	ctx := context.Background()
 	u := mustCreateUser(t, db, "Uma", "uma@example.com")
 	for i := range store.MaxKeysPerUser {
-		if _, _, err := db.CreateKey(ctx, u.ID, fmt.Sprintf("key %d", i), "", store.AuditEvent{}); err != nil {
+		if _, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: fmt.Sprintf("key %d", i), Description: ""}, store.AuditEvent{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := db.CreateKey(ctx, u.ID, "one too many", "", store.AuditEvent{}); !errors.Is(err, store.ErrLimit) {
+	if _, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: "one too many", Description: ""}, store.AuditEvent{}); !errors.Is(err, store.ErrLimit) {
 		t.Errorf("51st key: %v, want store.ErrLimit", err)
 	}
 	keys, _ := db.KeysForUser(ctx, u.ID)
@@ -123,7 +123,7 @@ func testTouchKeyWritesOncePerWindow(t *testing.T, open Opener) {
 	db := open(t)
 	ctx := context.Background()
 	u := mustCreateUser(t, db, "Uma", "uma@example.com")
-	k, _, _ := db.CreateKey(ctx, u.ID, "k", "", store.AuditEvent{})
+	k, _, _ := db.CreateKey(ctx, u.ID, store.NewKey{Name: "k", Description: ""}, store.AuditEvent{})
 	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	for i, tc := range []struct {
 		at    time.Time

@@ -36,7 +36,7 @@ func testCanonicalEmailsAreUniqueUnderOneIndex(t *testing.T, open Opener) {
 	}
 
 	// The admin searches compare emails in canonical form too.
-	if _, _, err := db.CreateKey(ctx, arger.ID, "deploy", "", store.AuditEvent{}); err != nil {
+	if _, _, err := db.CreateKey(ctx, arger.ID, store.NewKey{Name: "deploy", Description: ""}, store.AuditEvent{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"ÄRG", "Ärger@", "ärger@example.com"} {

@@ -200,8 +200,8 @@ func testAdminKeyActions(t *testing.T, open Opener) {
 	db := open(t)
 	ctx := context.Background()
 	uma := mustCreateUser(t, db, "Uma", "uma@example.com")
-	k1, _, _ := db.CreateKey(ctx, uma.ID, "one", "", store.AuditEvent{})
-	k2, _, _ := db.CreateKey(ctx, uma.ID, "two", "", store.AuditEvent{})
+	k1, _, _ := db.CreateKey(ctx, uma.ID, store.NewKey{Name: "one", Description: ""}, store.AuditEvent{})
+	k2, _, _ := db.CreateKey(ctx, uma.ID, store.NewKey{Name: "two", Description: ""}, store.AuditEvent{})
 	admin := mustCreateUser(t, db, "Ada", "admin@example.com")
 	ev := store.AuditEvent{Actor: "admin@example.com", ActorID: admin.ID, Action: store.ActionKeyDisabled}
 	if _, err := db.AdminSetKeyEnabled(ctx, k1.PublicID, false, ev); err != nil {

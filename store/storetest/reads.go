@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,7 +25,13 @@ func testReadsAgree(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := db.CreateKey(ctx, u.ID, "CI deploys", "GitHub Actions", store.AuditEvent{})
+	k, first, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: "CI deploys", Description: "GitHub Actions",
+		Scopes: []string{store.ScopeProfileRead, "deploy:write"}, ExpiresAt: now.Add(30 * 24 * time.Hour)}, store.AuditEvent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A regeneration fills the previous secret's fields too.
+	_, secret, err := db.RegenerateKey(ctx, u.ID, k.PublicID, time.Hour, now.Add(90*24*time.Hour), store.AuditEvent{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +51,10 @@ func testReadsAgree(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	if !want.LastUsedAt.Equal(used) || want.LastUsedIP != "192.0.2.7" || want.Name != "CI deploys" ||
-		want.Description != "GitHub Actions" || !want.Enabled || want.DisabledByAdmin || !want.CreatedAt.Equal(now) {
+		want.Description != "GitHub Actions" || !want.Enabled || want.DisabledByAdmin || !want.CreatedAt.Equal(now) ||
+		!slices.Equal(want.Scopes, []string{store.ScopeProfileRead, "deploy:write"}) ||
+		!want.ExpiresAt.Equal(now.Add(90*24*time.Hour)) || want.PrevLast4 != first[len(first)-4:] ||
+		!want.PrevUntil.Equal(now.Add(time.Hour)) {
 		t.Fatalf("KeyForUser = %+v", want)
 	}
 
@@ -63,7 +74,7 @@ func testReadsAgree(t *testing.T, open Opener) {
 	for name, got := range map[string]store.APIKey{
 		"KeysForUser": *keys[0], "AuthenticateKey": *authKey, "KeyInventory": inv.Rows[0].Key, "AllKeys": all[0].Key,
 	} {
-		if got != *want {
+		if !reflect.DeepEqual(got, *want) {
 			t.Errorf("%s:\n got  %+v\n want %+v", name, got, *want)
 		}
 	}

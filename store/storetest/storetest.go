@@ -43,6 +43,12 @@ func Run(t *testing.T, open Opener) {
 		{"UsersPagesAndSearch", testUsersPagesAndSearch},
 		{"LastAdminStays", testLastAdminStays},
 		{"AuditLogFilters", testAuditLogFilters},
+		{"KeyExpiry", testKeyExpiry},
+		{"KeyScopes", testKeyScopes},
+		{"InventoryExpiryFilters", testInventoryExpiryFilters},
+		{"RegenerateOverlap", testRegenerateOverlap},
+		{"KeyUses", testKeyUses},
+		{"UseBatchIsBounded", testUseBatchIsBounded},
 		{"ReadsAgree", testReadsAgree},
 		{"ListsRefuseOtherCursors", testListsRefuseOtherCursors},
 	} {

@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"keydesk/store"
+)
+
+// dayMillis is a UTC day in milliseconds; key_use_days counts days since
+// 1970-01-01.
+const dayMillis = int64(24 * time.Hour / time.Millisecond)
+
+// RecordKeyUses writes a batch of uses in one transaction: the detailed
+// uses (keeping the last store.RecentUses of each key), the day tallies
+// added to what is stored, and the previous secrets' Last Used. Uses of a
+// key deleted since are skipped.
+func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(b.Uses))
+	err := db.tx(ctx, func(tx *txn) error {
+		live, err := liveKeys(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if !live[id] {
+				continue
+			}
+			for _, u := range b.Uses[id] {
+				if _, err := tx.Exec(ctx, `INSERT INTO key_uses (key_id, at, client_ip, user_agent, route, result)
+					VALUES (?, ?, ?, ?, ?, ?)`, id, millis(u.At), u.ClientIP, u.UserAgent, u.Route, u.Result); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM key_uses WHERE key_id = ? AND id NOT IN
+				(SELECT id FROM key_uses WHERE key_id = ? ORDER BY at DESC, id DESC LIMIT ?)`,
+				id, id, store.RecentUses); err != nil {
+				return err
+			}
+		}
+		for kd, t := range b.Tallies {
+			if !live[kd.KeyID] {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO key_use_days (key_id, day, ok, refused) VALUES (?, ?, ?, ?)
+				ON CONFLICT (key_id, day) DO UPDATE SET
+					ok = key_use_days.ok + excluded.ok, refused = key_use_days.refused + excluded.refused`,
+				kd.KeyID, millis(kd.Day)/dayMillis, t.OK, t.Refused); err != nil {
+				return err
+			}
+		}
+		for id, at := range b.PreviousUsed {
+			if !live[id] {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE api_keys SET prev_last_used_at = ?
+				WHERE id = ? AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)`, millis(at), id, millis(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record key uses: %w", err)
+	}
+	return nil
+}
+
+// liveKeys are those of ids that still exist.
+func liveKeys(ctx context.Context, tx *txn, ids []int64) (map[int64]bool, error) {
+	live := map[int64]bool{}
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := tx.Query(ctx, `SELECT id FROM api_keys WHERE id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			live[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return live, nil
+}
+
+// placeholders is "?, ?, …", n of them.
+func placeholders(n int) string {
+	b := make([]byte, 0, 3*n)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
+
+// RecentKeyUses are the key's last calls, newest first, at most
+// store.RecentUses.
+func (db *DB) RecentKeyUses(ctx context.Context, keyID int64) ([]store.KeyUse, error) {
+	rows, err := db.query(ctx, `SELECT at, client_ip, user_agent, route, result FROM key_uses
+		WHERE key_id = ? ORDER BY at DESC, id DESC LIMIT ?`, keyID, store.RecentUses)
+	if err != nil {
+		return nil, fmt.Errorf("recent key uses: %w", err)
+	}
+	defer rows.Close()
+	var out []store.KeyUse
+	for rows.Next() {
+		u := store.KeyUse{KeyID: keyID}
+		var at int64
+		if err := rows.Scan(&at, &u.ClientIP, &u.UserAgent, &u.Route, &u.Result); err != nil {
+			return nil, fmt.Errorf("recent key uses: %w", err)
+		}
+		u.At = fromMillis(at)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recent key uses: %w", err)
+	}
+	return out, nil
+}
+
+// KeyUseDays are the key's calls per UTC day from since's day to now's,
+// one entry a day, oldest first, days without calls included.
+func (db *DB) KeyUseDays(ctx context.Context, keyID int64, since, now time.Time) ([]store.KeyUseDay, error) {
+	first, last := millis(since)/dayMillis, millis(now)/dayMillis
+	rows, err := db.query(ctx, `SELECT day, ok, refused FROM key_use_days
+		WHERE key_id = ? AND day >= ? AND day <= ?`, keyID, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("key use days: %w", err)
+	}
+	defer rows.Close()
+	out := make([]store.KeyUseDay, last-first+1)
+	for i := range out {
+		out[i].Day = fromMillis((first + int64(i)) * dayMillis)
+	}
+	for rows.Next() {
+		var day int64
+		var ok, refused int
+		if err := rows.Scan(&day, &ok, &refused); err != nil {
+			return nil, fmt.Errorf("key use days: %w", err)
+		}
+		out[day-first].OK, out[day-first].Refused = ok, refused
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("key use days: %w", err)
+	}
+	return out, nil
+}
+
+// PruneKeyUses drops the recorded uses, and the day tallies, older than
+// before.
+func (db *DB) PruneKeyUses(ctx context.Context, before time.Time) error {
+	err := db.tx(ctx, func(tx *txn) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM key_uses WHERE at < ?`, millis(before)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM key_use_days WHERE day < ?`, millis(before)/dayMillis)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("prune key uses: %w", err)
+	}
+	return nil
+}
