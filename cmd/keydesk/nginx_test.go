@@ -1,7 +1,8 @@
 package main
 
-// The deployment's nginx config, run as written (issue 10): the file
-// docs/deploy/nginx/keydesk.conf goes in front of two `keydesk serve`
+// The README's nginx config, run as written (issue 10): the file
+// docs/deploy/nginx/keydesk.conf, which the README shows verbatim
+// (TestNginxDeploymentIsTheREADMEs), goes in front of two `keydesk serve`
 // processes on one PostgreSQL database, flagged as the README says; only
 // its ports and certificate paths are changed, in a temp copy, and it is
 // included from a main config shaped like Debian's (gzip on). Through it
@@ -40,7 +41,7 @@ import (
 )
 
 const (
-	// nginxConfig is the site config for Keydesk behind nginx.
+	// nginxConfig is the site config the README shows.
 	nginxConfig = "../../docs/deploy/nginx/keydesk.conf"
 	// deployHost is the host name in nginxConfig and the instances'
 	// --public-url.
@@ -55,6 +56,25 @@ const (
 
 // deployFlags are the flags the README gives each instance behind nginx.
 var deployFlags = []string{"--public-url", "https://" + deployHost, "--secure-cookies", "--trusted-proxies", "127.0.0.1/32"}
+
+// TestNginxDeploymentIsTheREADMEs: the README shows the nginx config and
+// the instances' flags that TestNginxInFrontOfTwoInstances runs.
+func TestNginxDeploymentIsTheREADMEs(t *testing.T) {
+	conf, err := os.ReadFile(nginxConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, []byte("```nginx\n"+string(conf)+"```\n")) {
+		t.Errorf("README.md does not show %s verbatim in an nginx block; copy the file into it", nginxConfig)
+	}
+	if flags := "flags='" + strings.Join(deployFlags, " ") + "'"; !bytes.Contains(readme, []byte(flags)) {
+		t.Errorf("README.md does not start the instances with %s, the flags the test gives them", flags)
+	}
+}
 
 func TestNginxInFrontOfTwoInstances(t *testing.T) {
 	nginx := nginxBinary(t)
