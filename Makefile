@@ -17,6 +17,7 @@ build: ## build bin/keydesk
 
 CHROME := $(or $(KEYDESK_CHROME),$(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n 1))
 PG_BIN := $(or $(shell command -v initdb 2>/dev/null),$(wildcard /usr/lib/postgresql/*/bin/initdb))
+NGINX  := $(or $(shell command -v nginx 2>/dev/null),$(wildcard /usr/sbin/nginx))
 
 # The browser tests (e2e) run after the others, on their own: beside the
 # crash and load tests on two cores, their timing would be the machine's.
@@ -28,6 +29,10 @@ test: ## run every test: unit, store, handler and browser (Chromium), then a sho
 	@if [ -z "$$KEYDESK_TEST_POSTGRES" ] && [ -z "$(PG_BIN)" ]; then \
 		echo "*** WARNING: no PostgreSQL server binaries: the PostgreSQL store tests will be SKIPPED. ***"; \
 		echo "*** Install them (apt-get install postgresql) or set KEYDESK_TEST_POSTGRES.          ***"; \
+	fi
+	@if [ -z "$(NGINX)" ]; then \
+		echo "*** WARNING: no nginx: the test of the README's nginx config will be SKIPPED. ***"; \
+		echo "*** Install it (apt-get install nginx).                                      ***"; \
 	fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
