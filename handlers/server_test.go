@@ -199,6 +199,12 @@ func (c *client) do(method, path string, form url.Values, headers map[string]str
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	return c.send(req)
+}
+
+// send sends req and reads the whole answer.
+func (c *client) send(req *http.Request) response {
+	c.t.Helper()
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatal(err)

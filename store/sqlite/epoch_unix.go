@@ -4,6 +4,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -18,9 +19,13 @@ import (
 // cost of an atomic load. Processes sharing a SQLite file share a host, and
 // so the page.
 type fileEpoch struct {
-	mem   []byte
-	count *uint64
+	count  *uint64
+	closed atomic.Bool
 }
+
+// errEpochClosed answers Current after Close: FindKey then reads the
+// database, which a closed store refuses too.
+var errEpochClosed = errors.New("epoch closed")
 
 // epochFileSize is one page: mmap maps whole pages anyway.
 const epochFileSize = 4096
@@ -55,14 +60,26 @@ func openEpoch(dbPath string) (*fileEpoch, error) {
 		return nil, fmt.Errorf("open store: map the epoch file: %w", err)
 	}
 	// The page is aligned, so the count is too, as 64-bit atomics need.
-	return &fileEpoch{mem: mem, count: (*uint64)(unsafe.Pointer(&mem[0]))}, nil
+	return &fileEpoch{count: (*uint64)(unsafe.Pointer(&mem[0]))}, nil
 }
 
-func (e *fileEpoch) Current(context.Context) (uint64, error) { return atomic.LoadUint64(e.count), nil }
+func (e *fileEpoch) Current(context.Context) (uint64, error) {
+	if e.closed.Load() {
+		return 0, errEpochClosed
+	}
+	return atomic.LoadUint64(e.count), nil
+}
 
 func (e *fileEpoch) Bump(context.Context) error {
 	atomic.AddUint64(e.count, 1)
 	return nil
 }
 
-func (e *fileEpoch) Close() error { return syscall.Munmap(e.mem) }
+// Close stops the count's use but leaves its page mapped: a request still
+// under way may be about to read it, and unmapping would turn that read
+// into a crash rather than an error. One page per store opened stays
+// mapped until the process exits.
+func (e *fileEpoch) Close() error {
+	e.closed.Store(true)
+	return nil
+}
