@@ -77,7 +77,7 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return invalid()
 		}
 		if !m.Previous {
-			s.recordKeyUse(c, m.Key)
+			s.touchKey(c, m.Key, c.RealIP())
 		}
 		c.Set(ctxAPIKey, m.Key)
 		c.Set(ctxUser, m.Owner)
@@ -88,8 +88,9 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 // routeScopes are the scopes each of Keydesk's own API routes needs, by
 // route path.
 var routeScopes = map[string][]string{
-	"/api/v1/me":   {store.ScopeProfileRead},
-	"/api/v1/keys": {store.ScopeKeysRead},
+	"/api/v1/me":          {store.ScopeProfileRead},
+	"/api/v1/keys":        {store.ScopeKeysRead},
+	"/api/v1/keys/verify": {store.ScopeKeysVerify},
 }
 
 // scopeError is the body of a 403 for a missing scope (RFC 6750 3.1).
@@ -141,12 +142,13 @@ func unescapeQuery(s string) string {
 	return s
 }
 
-// recordKeyUse updates the key's Last Used at most once per keyTouchEvery.
+// touchKey updates the key's Last Used, as used from ip, at most once per
+// keyTouchEvery.
 // The stored time answers most calls with no write at all; within this
 // process a compare-and-swap lets only one of many concurrent calls go on to
 // write; across instances the UPDATE's own condition does the same. A
 // failure here is logged, not returned: the call itself was good.
-func (s *server) recordKeyUse(c echo.Context, k *store.APIKey) {
+func (s *server) touchKey(c echo.Context, k *store.APIKey, ip string) {
 	now := s.db.Now()
 	if !k.LastUsedAt.IsZero() && now.Sub(k.LastUsedAt) < keyTouchEvery {
 		return
@@ -164,7 +166,7 @@ func (s *server) recordKeyUse(c echo.Context, k *store.APIKey) {
 			break
 		}
 	}
-	if _, err := s.db.TouchKey(c.Request().Context(), k.ID, c.RealIP(), now, now.Add(-keyTouchEvery)); err != nil {
+	if _, err := s.db.TouchKey(c.Request().Context(), k.ID, ip, now, now.Add(-keyTouchEvery)); err != nil {
 		s.log.Warn("record key use", "err", err, "key", k.PublicID)
 	}
 }
@@ -214,7 +216,7 @@ func (s *server) apiMe(c echo.Context) error {
 	u := currentUser(c)
 	k, _ := c.Get(ctxAPIKey).(*store.APIKey)
 	return c.JSON(http.StatusOK, meResponse{
-		UserID: u.PublicID, Name: u.Name, Email: u.Email, KALPID: u.KALPID, KYCStatus: u.KYCStatus.Label(),
+		UserID: u.PublicID, Name: u.Name, Email: u.Email, KALPID: u.KALPID, KYCStatus: string(u.KYCStatus),
 		Key: keyBrief{ID: k.PublicID, Name: k.Name, Scopes: s.keyScopes(k, u), ExpiresAt: optionalTime(k.ExpiresAt)},
 	})
 }

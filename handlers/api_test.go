@@ -50,7 +50,7 @@ func TestAPI(t *testing.T) {
 	}{
 		{name: "Bearer key", path: "/api/v1/me", headers: map[string]string{"Authorization": "Bearer " + secret}, status: 200,
 			contains: []string{`"user_id":"` + u.PublicID + `"`, `"name":"Uma User"`, `"email":"uma@example.com"`,
-				`"kalp_id":"` + u.KALPID + `"`, `"kyc_status":"Verified"`, `"key":{"id":"` + k.PublicID + `","name":"CI","scopes":["profile:read","keys:read"],"expires_at":null}`}},
+				`"kalp_id":"` + u.KALPID + `"`, `"kyc_status":"verified"`, `"key":{"id":"` + k.PublicID + `","name":"CI","scopes":["profile:read","keys:read"],"expires_at":null}`}},
 		{name: "lower-case bearer scheme", path: "/api/v1/me", headers: map[string]string{"Authorization": "bearer " + secret}, status: 200},
 		{name: "X-API-Key", path: "/api/v1/me", headers: map[string]string{"X-API-Key": secret}, status: 200},
 		{name: "the caller's keys, metadata only", path: "/api/v1/keys", headers: map[string]string{"X-API-Key": secret}, status: 200,

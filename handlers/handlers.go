@@ -77,7 +77,7 @@ type server struct {
 	cfg      Config
 
 	// keyTouches holds, per API key id, when this process last wrote or
-	// claimed the key's Last Used (Unix ms); see recordKeyUse.
+	// claimed the key's Last Used (Unix ms); see touchKey.
 	keyTouches sync.Map
 }
 

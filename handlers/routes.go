@@ -82,6 +82,8 @@ func (s *server) routes(e *echo.Echo) {
 	// The JSON API: API keys only, never session cookies.
 	e.GET("/api/v1/me", s.apiMe, s.requireAPIKey)
 	e.GET("/api/v1/keys", s.apiKeys, s.requireAPIKey)
+	e.POST("/api/v1/keys/verify", s.verifyKey, s.requireAPIKey)
+	e.GET("/api/openapi.json", s.openAPI)
 }
 
 // assetNotFound is the 404 page for a missing asset, without the viewer's

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -199,6 +200,13 @@ func (c *client) do(method, path string, form url.Values, headers map[string]str
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	return c.send(req)
+}
+
+// send sends req and reads the whole answer. Every answer under /api/ is
+// held to openapi.json, so each API test also tests the document.
+func (c *client) send(req *http.Request) response {
+	c.t.Helper()
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -207,6 +215,21 @@ func (c *client) do(method, path string, form url.Values, headers map[string]str
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if strings.HasPrefix(req.URL.Path, "/api/") && req.Method != http.MethodHead {
+		body := b
+		if res.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+		if err := apiContract(c.t).check(req.Method, req.URL.Path, res.StatusCode, res.Header, body); err != nil {
+			c.t.Error(err)
+		}
 	}
 	return response{Response: res, body: string(b)}
 }

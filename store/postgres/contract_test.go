@@ -22,3 +22,22 @@ func TestContract(t *testing.T) {
 		return db
 	})
 }
+
+// TestShared runs the cross-instance promises on two stores opened on one
+// PostgreSQL database, as two instances would.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t testing.TB) (*sqlstore.DB, *sqlstore.DB) {
+		t.Helper()
+		url := pgtest.Database(t)
+		var dbs [2]*sqlstore.DB
+		for i := range dbs {
+			db, err := Open(context.Background(), url, PoolConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		return dbs[0], dbs[1]
+	})
+}

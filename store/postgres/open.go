@@ -33,6 +33,16 @@ func Open(ctx context.Context, url string, cfg PoolConfig, opts ...sqlstore.Opti
 		pool.Close()
 		return nil, err
 	}
+	epoch := sqlstore.NewPollEpoch(
+		func(ctx context.Context) (n uint64, err error) {
+			err = pool.QueryRowContext(ctx, `SELECT last_value FROM key_epoch`).Scan(&n)
+			return n, err
+		},
+		func(ctx context.Context) error {
+			_, err := pool.ExecContext(ctx, `SELECT nextval('key_epoch')`)
+			return err
+		})
+	opts = append([]sqlstore.Option{sqlstore.WithEpoch(epoch)}, opts...)
 	db, err := sqlstore.New(pool, pool, Dialect(), opts...)
 	if err != nil {
 		pool.Close()

@@ -180,3 +180,17 @@ func BenchmarkKeyInventory(b *testing.B) {
 func reader(db *sqlstore.DB) *sql.DB { _, r := db.Pools(); return r }
 
 func writer(db *sqlstore.DB) *sql.DB { w, _ := db.Pools(); return w }
+
+// TestShared runs the cross-instance promises on two stores opened on one
+// SQLite file, as two processes on one host would.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t testing.TB) (*sqlstore.DB, *sqlstore.DB) {
+		a, path := openTestDB(t)
+		b, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return a, b
+	})
+}

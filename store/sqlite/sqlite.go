@@ -74,9 +74,20 @@ func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore
 		closeBoth()
 		return nil, err
 	}
+	epoch, err := openEpoch(path)
+	if err != nil {
+		closeBoth()
+		return nil, err
+	}
+	if epoch != nil {
+		opts = append([]sqlstore.Option{sqlstore.WithEpoch(epoch)}, opts...)
+	}
 	db, err := sqlstore.New(write, read, d, opts...)
 	if err != nil {
 		closeBoth()
+		if epoch != nil {
+			epoch.Close()
+		}
 		return nil, err
 	}
 	return db, nil

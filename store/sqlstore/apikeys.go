@@ -149,23 +149,6 @@ func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev s
 	return nil
 }
 
-// FindKey finds the key one of whose secrets has this hash, its current
-// one or its previous one, with its owner, whatever the state of either:
-// whether it works is KeyMatch.Check's to say, so that a refused call is
-// still counted as the key's. No key is ErrNotFound. It reads the current
-// row every time, so a disabled or deleted key fails on the very next
-// request.
-func (db *DB) FindKey(ctx context.Context, hash string) (store.KeyMatch, error) {
-	var kf keyFields
-	var uf userFields
-	var current bool
-	if err := scan(db.authStmt.QueryRowContext(ctx, hash, hash, hash), kf.dest(), append(uf.dest(), &current)...); err != nil {
-		return store.KeyMatch{}, fmt.Errorf("find key: %w", err)
-	}
-	k, u := kf.key(), uf.user()
-	return store.KeyMatch{Key: &k, Owner: &u, Previous: !current}, nil
-}
-
 // AuthenticateKey finds the key with this secret (current, or previous in
 // its overlap) that works now, with its owner: enabled, not expired, its
 // owner not disabled. Anything else is ErrNotFound.
@@ -186,7 +169,7 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, 
 // nothing. It reports whether it wrote.
 func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
 	var n int64
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
 			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 			millis(now), ip, keyID, millis(staleBefore))
@@ -198,6 +181,9 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 	})
 	if err != nil {
 		return false, fmt.Errorf("touch key: %w", err)
+	}
+	if n > 0 {
+		db.forgetKey(keyID)
 	}
 	return n > 0, nil
 }

@@ -10,7 +10,7 @@ import (
 
 // RecordAudit appends an event to the audit log. At is set to now.
 func (db *DB) RecordAudit(ctx context.Context, e store.AuditEvent) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		return db.audit(ctx, tx, e)
 	})
 	if err != nil {

@@ -73,6 +73,9 @@ type DB struct {
 
 	rebound  sync.Map // query text as written -> as the engine takes it
 	authStmt *sql.Stmt
+
+	epoch Epoch     // nil: no cache
+	keys  *keyCache // FindKey's answers, while epoch stands
 }
 
 // Option changes how New builds a DB.
@@ -102,6 +105,9 @@ func New(write, read *sql.DB, d Dialect, opts ...Option) (*DB, error) {
 func (db *DB) Close() error {
 	if db.authStmt != nil {
 		db.authStmt.Close()
+	}
+	if db.epoch != nil {
+		db.epoch.Close()
 	}
 	if db.read == db.write {
 		return db.write.Close()
@@ -187,7 +193,27 @@ func (t *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // transaction the engine ends with ErrRetry runs again, from the start, a
 // few times: fn must therefore do nothing outside the transaction that it
 // cannot do twice.
+//
+// tx counts the write as a change of keys or accounts (see Epoch), before
+// it begins and after it ends, so that no instance's cache answers from
+// rows it may have changed. Writes that cannot change what FindKey
+// answers (sessions, sign-in attempts, Last Used, recent use) use
+// quietTx instead and leave every cache as it is.
 func (db *DB) tx(ctx context.Context, fn func(*txn) error) error {
+	if err := db.bump(ctx); err != nil {
+		return err
+	}
+	err := db.quietTx(ctx, fn)
+	// The second bump is counted whether or not the transaction
+	// committed (a failed one changed nothing, and an extra count only
+	// costs a cache refill). If it cannot be counted, the commit stands
+	// and the cache's age bound is what remains.
+	_ = db.bump(ctx)
+	return err
+}
+
+// quietTx is tx for writes that no cache holds.
+func (db *DB) quietTx(ctx context.Context, fn func(*txn) error) error {
 	var err error
 	for attempt := range txAttempts {
 		if err = db.txOnce(ctx, fn); !errors.Is(err, ErrRetry) {

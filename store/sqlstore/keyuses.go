@@ -23,7 +23,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 		return nil
 	}
 	ids := slices.Sorted(maps.Keys(b.Uses))
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		live, err := liveKeys(ctx, tx, ids)
 		if err != nil {
 			return err
@@ -68,6 +68,9 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record key uses: %w", err)
+	}
+	for id := range b.PreviousUsed {
+		db.forgetKey(id)
 	}
 	return nil
 }
@@ -168,7 +171,7 @@ func (db *DB) KeyUseDays(ctx context.Context, keyID int64, since, now time.Time)
 // PruneKeyUses drops the recorded uses, and the day tallies, older than
 // before.
 func (db *DB) PruneKeyUses(ctx context.Context, before time.Time) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM key_uses WHERE at < ?`, millis(before)); err != nil {
 			return err
 		}

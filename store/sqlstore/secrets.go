@@ -10,7 +10,7 @@ import (
 // same value: the first insert wins and the others read it back.
 func (db *DB) Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error) {
 	var value []byte
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, generate(), millis(db.Now())); err != nil {
 			return err

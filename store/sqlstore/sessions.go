@@ -31,7 +31,7 @@ func (db *DB) CreateSession(ctx context.Context, s *store.Session, ev store.Audi
 	if s.LastSeenAt.IsZero() {
 		s.LastSeenAt = now
 	}
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.IDHash, s.UserID, s.Data, s.IP, s.UserAgent,
 			millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt))
@@ -73,7 +73,7 @@ func (db *DB) TouchSession(ctx context.Context, idHash, ip, userAgent string) er
 // with no Action is not recorded). Ending one that is already gone is not an
 // error: the outcome is the same.
 func (db *DB) DeleteSession(ctx context.Context, idHash string, ev store.AuditEvent) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string, ev store.AuditEv
 // and says how many it ended.
 func (db *DB) DeleteOtherSessions(ctx context.Context, userID int64, keep string, ev store.AuditEvent) (int64, error) {
 	var n int64
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, keep)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (db *DB) ActiveSessions(ctx context.Context, userID int64, idleSince time.T
 // DeleteExpiredSessions removes sessions idle since before idleSince or past
 // their absolute end.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, idleSince time.Time) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR expires_at <= ?`,
 			millis(idleSince), millis(db.Now()))
 		return err
@@ -145,7 +145,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, idleSince time.Time) er
 
 // execOne runs a write that must change exactly one row: none is ErrNotFound.
 func (db *DB) execOne(ctx context.Context, what, query string, args ...any) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		res, err := tx.Exec(ctx, query, args...)
 		if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (db *DB) claim(ctx context.Context, subjects []store.LimitedSubject, window
 	now := db.Now()
 	since := millis(now.Add(-window))
 	var rows []int64
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		for _, s := range subjects {
 			if _, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE scope = ? AND subject = ? AND failed_at < ?`,
 				s.Scope, s.Subject, since); err != nil {
@@ -74,7 +74,7 @@ func (db *DB) claim(ctx context.Context, subjects []store.LimitedSubject, window
 // the address. The address's other failures stay: one good password must
 // not buy an address more guesses at other accounts.
 func (db *DB) LoginSucceeded(ctx context.Context, a *store.LoginAttempt) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		if err := deleteRows(ctx, tx, a.Rows); err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (db *DB) LoginSucceeded(ctx context.Context, a *store.LoginAttempt) error {
 // checked (the hash queue was full, or the request ended while it waited):
 // no guess was made, so none is counted.
 func (db *DB) ReleaseLoginAttempt(ctx context.Context, a *store.LoginAttempt) error {
-	err := db.tx(ctx, func(tx *txn) error { return deleteRows(ctx, tx, a.Rows) })
+	err := db.quietTx(ctx, func(tx *txn) error { return deleteRows(ctx, tx, a.Rows) })
 	if err != nil {
 		return fmt.Errorf("release login attempt: %w", err)
 	}
@@ -132,7 +132,7 @@ func (db *DB) LoginFailures(ctx context.Context, email, ip string, since time.Ti
 
 // ClearLoginFailures forgets the failures counted against an account.
 func (db *DB) ClearLoginFailures(ctx context.Context, email string) error {
-	err := db.tx(ctx, func(tx *txn) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
 		_, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE scope = ? AND subject = ?`,
 			store.ScopeAccount, store.AccountSubject(email))
 		return err
