@@ -504,9 +504,10 @@ func TestAuditShowsRegenerations(t *testing.T) {
 	assertStatus(t, f.c.post("/settings/api-keys/"+f.key.PublicID+"/end-overlap", nil), http.StatusSeeOther)
 
 	log := admin.get("/admin/audit")
-	assertContains(t, log, `<option value="key.regenerated">`, `<option value="key.overlap_ended">`, `<th scope="col">Details</th>`)
+	assertContains(t, log, `<option value="key.regenerated">`, `<option value="key.overlap_ended">`)
 	regen := admin.get("/admin/audit?action=key.regenerated")
-	assertContains(t, regen, "<code>key.regenerated</code>", f.key.PublicID, "overlap: 1 hour, the old secret works until ", "; expires: never")
+	assertContains(t, regen, "<code>key.regenerated</code>", f.key.PublicID,
+		`<span class="audit-detail">overlap: 1 hour, the old secret works until `, "; expires: never</span>")
 	assertLacks(t, regen, "<code>key.overlap_ended</code>")
 	ended := admin.get("/admin/audit?action=key.overlap_ended")
 	assertContains(t, ended, "<code>key.overlap_ended</code>", "old secret kdk_…"+f.secret[len(f.secret)-4:]+" stopped")
