@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"keydesk/store"
 	"keydesk/store/sqlstore"
@@ -99,6 +100,54 @@ func TestRegenerateFlow(t *testing.T) {
 	}
 	wantNotInHistory(t, ctx, fresh)
 	wantAudited(t, db, k.PublicID, store.ActionKeyRegenerated, store.ActionKeyOverlapEnd)
+}
+
+// TestRegenerateByKeyboard: Regenerate opens on Enter with focus on the
+// overlap chosen, Escape cancels it and gives focus back to Regenerate,
+// and the arrow keys, Tab and Enter regenerate the key with the overlap
+// picked, focus landing on the new key.
+func TestRegenerateByKeyboard(t *testing.T) {
+	ctx := newTab(t, tabTimeout)
+	base, db := startApp(t)
+	acct := Account{Name: "Kai Keys", Email: "kai@example.com", Password: "kai-password-1"}
+	user := mustCreateUser(t, db, acct)
+	const name = "Mail relay"
+	k, old := mustCreateKey(t, db, user, name)
+	opener := "regenerate-" + k.PublicID
+
+	signInAs(t, ctx, base, acct)
+	run(t, ctx, "open API Auth Key",
+		chromedp.Navigate(base+"/settings/api-keys"), chromedp.WaitVisible(keyRow(name)), pageReady())
+	tabTo(t, ctx, "Tab to Regenerate", byID(opener), false)
+	keys(t, ctx, "press Enter on Regenerate", kb.Enter)
+	run(t, ctx, "see the confirmation", chromedp.WaitVisible(button("Regenerate key")), settled())
+	mustFocus(t, ctx, "the confirmation opens on the overlap chosen", `el.name === "overlap" && el.value === "24h"`)
+	// The ring is drawn around the whole choice, the radio's label.
+	if ring, err := read(ctx, chromedp.Evaluate[string](`(el => el.matches(":focus-visible") ?
+		getComputedStyle(el.closest("label")).outlineStyle : "not focus-visible")(document.activeElement)`)); err != nil || ring == "none" || ring == "not focus-visible" {
+		t.Errorf("the overlap chosen has focus but shows no ring: %q (%v)", ring, err)
+	}
+	keys(t, ctx, "press Escape", kb.Escape)
+	run(t, ctx, "the confirmation closes", chromedp.WaitNotPresent(button("Regenerate key")), settled())
+	wantFocus(t, ctx, "Escape gives focus back to Regenerate", byID(opener))
+	wantAPI(t, base, old, http.StatusOK)
+
+	keys(t, ctx, "press Enter on Regenerate again", kb.Enter)
+	run(t, ctx, "see the confirmation", chromedp.WaitVisible(button("Regenerate key")), settled())
+	mustFocus(t, ctx, "the overlap chosen has focus", `el.name === "overlap"`)
+	keys(t, ctx, "pick 7 days with the arrow key", kb.ArrowRight)
+	wantFocus(t, ctx, "the arrow key moves to 7 days", `el.value === "7d" && el.checked`)
+	tabTo(t, ctx, "Tab to Regenerate key", byText("Regenerate key"), false)
+	keys(t, ctx, "press Enter on Regenerate key", kb.Enter)
+	run(t, ctx, "see the new key",
+		chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`), settled())
+	wantFocus(t, ctx, "focus lands on the new key", byID("new-key"))
+	fresh := shownKey(t, ctx)
+	wantAPI(t, base, fresh, http.StatusOK)
+	wantAPI(t, base, old, http.StatusOK)
+	if k := wantKeys(t, db, user, 1)[0]; k.PrevUntil.Sub(db.Now()) < 6*24*time.Hour {
+		t.Errorf("the old key works until %v; want the 7 days picked", k.PrevUntil)
+	}
 }
 
 // TestRegenerateWithoutJavaScript regenerates by plain posts: once with
