@@ -44,7 +44,8 @@ test: ## run every test: unit, store, handler and browser (Chromium), then a sho
 # target per run).
 FORM_FUZZ := FuzzLogin FuzzSignup FuzzLogout FuzzUpdateName FuzzChangePassword FuzzRevokeOtherSessions \
 	FuzzCreateKey FuzzSetKeyStatus FuzzEditKey FuzzDeleteKey FuzzAdminSetKeyStatus FuzzAdminBulkDisable \
-	FuzzAdminSetKYC FuzzAdminSetDisabled FuzzAdminSetRole FuzzVerifyKey
+	FuzzAdminSetKYC FuzzAdminSetDisabled FuzzAdminSetRole \
+	FuzzRegenerateKey FuzzEndOverlap FuzzVerifyKey
 
 # make test fuzzes for a number of executions, never for a wall-clock time:
 # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline

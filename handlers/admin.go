@@ -419,6 +419,7 @@ var auditActions = []string{
 	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionKYCChanged,
 	store.ActionUserDisabled, store.ActionUserEnabled, store.ActionRoleChanged,
 	store.ActionKeyCreated, store.ActionKeyEnabled, store.ActionKeyDisabled, store.ActionKeyEdited, store.ActionKeyDeleted,
+	store.ActionKeyRegenerated, store.ActionKeyOverlapEnd,
 }
 
 // auditPage lists audit events, newest first, filtered and paged.
@@ -451,7 +452,7 @@ func (s *server) auditPage(c echo.Context) error {
 	for _, e := range page.Events {
 		v.Events = append(v.Events, views.AuditRow{
 			At: views.NewTime(e.At, now), Actor: e.Actor, Action: e.Action, Subject: e.Subject, Target: e.Target,
-			IP: orDefault(e.IP, "—"), Device: orDefault(deviceOf(e.UserAgent), "—"),
+			IP: orDefault(e.IP, "—"), Device: orDefault(deviceOf(e.UserAgent), "—"), Detail: e.Detail,
 		})
 	}
 	return render(c, http.StatusOK, views.AuditPage(v))

@@ -281,6 +281,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 			t := views.NewTime(k.LastUsedAt, now)
 			row.LastUsed = &t
 		}
+		row.Overlap = overlapView(k, now)
 		section.Rows = append(section.Rows, row)
 	}
 	return section, nil

@@ -155,8 +155,8 @@ func (s *server) recoverPanics() echo.MiddlewareFunc {
 	})
 }
 
-// compress gzips responses of 512 bytes or more, except the one that shows
-// a new API key: a compressed response that holds a secret beside text an
+// compress gzips responses of 512 bytes or more, except the ones that show
+// a new API key (create and regenerate): a compressed response that holds a secret beside text an
 // attacker can influence is what BREACH-style attacks measure. (Cross-origin
 // protection already keeps other sites from driving that post.)
 func (s *server) compress() echo.MiddlewareFunc {
@@ -164,7 +164,8 @@ func (s *server) compress() echo.MiddlewareFunc {
 		Level:     5,
 		MinLength: 512,
 		Skipper: func(c echo.Context) bool {
-			return c.Request().Method == http.MethodPost && c.Request().URL.Path == "/settings/api-keys"
+			return c.Request().Method == http.MethodPost &&
+				(c.Request().URL.Path == "/settings/api-keys" || c.Path() == "/settings/api-keys/:id/regenerate")
 		},
 	})
 }

@@ -67,6 +67,9 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/settings/api-keys/:id/edit", s.editKey, user)
 	e.GET("/settings/api-keys/:id/delete", s.deleteKeyConfirm, user)
 	e.POST("/settings/api-keys/:id/delete", s.deleteKey, user)
+	e.GET("/settings/api-keys/:id/regenerate", s.regenerateKeyForm, user)
+	e.POST("/settings/api-keys/:id/regenerate", s.regenerateKey, user)
+	e.POST("/settings/api-keys/:id/end-overlap", s.endOverlap, user)
 
 	e.GET("/admin", s.redirectToInventory, admin...)
 	e.GET("/admin/api-keys", s.adminKeysPage, admin...)

@@ -156,6 +156,7 @@ type AuditRow struct {
 	Action  string
 	Subject string
 	Target  string
+	Detail  string // what the action changed, e.g. the overlap of a regeneration
 	IP      string
 	Device  string
 }
@@ -184,6 +185,10 @@ type KeysSection struct {
 	Notice   string  // announced after an action, e.g. "Key disabled."
 	Error    string  // why the last action was refused; it changed nothing
 	Max      int
+
+	// Regenerating is the id of the row asking to confirm a regeneration.
+	Regenerating string
+	Regen        RegenerateForm
 }
 
 // KeyRow is one key as the table shows it.
@@ -200,6 +205,7 @@ type KeyRow struct {
 	LastUsed        *Time // nil: never used
 	LastUsedIP      string
 	Created         Time
+	Overlap         *Overlap // the previous secret while it still works; nil: none
 }
 
 // KeyForm is the name and description of a key being created or edited.

@@ -282,6 +282,13 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 			chromedp.Click(`//section[.//h2[normalize-space()="Create this key?"]]//button[normalize-space()="Create API Auth Key"]`),
 			chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
 			chromedp.WaitVisible(button("Copy")))},
+		{"keys-regenerate", chromedp.Steps(open, openRegenerate(row))},
+		{"keys-regenerated", chromedp.Steps(open, openRegenerate(row),
+			chromedp.Click(`//label[normalize-space()="7 days"]`),
+			chromedp.Click(button("Regenerate key")),
+			chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
+			chromedp.WaitVisible(button("Copy")))},
+		{"keys-overlap", chromedp.Steps(open, chromedp.WaitVisible(button("End overlap now")))},
 	}
 	for _, s := range shots {
 		if err := c.shoot(tab, s.name, s.setup); err != nil {
@@ -289,6 +296,15 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		}
 	}
 	return nil
+}
+
+// openRegenerate opens the Regenerate confirmation in the key's row.
+func openRegenerate(row string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(rowAction(row, "Regenerate")),
+		chromedp.WaitVisible(button("Regenerate key")),
+		settled(),
+	)
 }
 
 // fillCreateForm opens the create form, fills it and goes on to the

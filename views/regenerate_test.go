@@ -1,0 +1,37 @@
+package views
+
+import (
+	"testing"
+	"time"
+)
+
+// A deadline reads as people say it, rounded to the nearest unit, so an
+// overlap chosen a moment ago reads as chosen.
+func TestInRelative(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "in less than a minute"},
+		{29 * time.Second, "in less than a minute"},
+		{40 * time.Second, "in 1 minute"},
+		{59*time.Minute + 59*time.Second, "in 1 hour"},
+		{time.Hour - time.Millisecond, "in 1 hour"},
+		{90 * time.Minute, "in 2 hours"},
+		{24*time.Hour - time.Millisecond, "in 24 hours"},
+		{21 * time.Hour, "in 21 hours"},
+		{7*24*time.Hour - time.Millisecond, "in 7 days"},
+		{30 * 24 * time.Hour, "in 30 days"},
+		{90 * 24 * time.Hour, "in 3 months"},
+		{400 * 24 * time.Hour, "in 1 year"},
+	} {
+		if got := inRelative(c.d); got != c.want {
+			t.Errorf("inRelative(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+	now := time.Date(2026, 12, 2, 14, 5, 0, 0, time.UTC)
+	d := NewDeadline(now.Add(24*time.Hour), now)
+	if d.Relative != "in 24 hours" || d.Exact != "3 Dec 2026, 14:05:00 UTC" || d.ISO != "2026-12-03T14:05:00Z" {
+		t.Errorf("NewDeadline = %+v", d)
+	}
+}
