@@ -60,7 +60,7 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		need := routeScopes[c.Path()]
 		verdict, result := m.Check(s.db.Now(), need...)
 		s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: s.db.Now(), ClientIP: c.RealIP(), UserAgent: r.UserAgent(),
-			Route: r.Method + " " + c.Path(), Result: result, Previous: m.Previous})
+			Route: r.Method + " " + c.Path(), Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4()})
 		switch verdict {
 		case store.VerdictValid:
 		case store.VerdictInsufficientScope:

@@ -87,7 +87,7 @@ func (s *server) verifyKey(c echo.Context) error {
 	verdict, result := m.Check(now, req.Scopes...)
 	ip := clip(strings.TrimSpace(req.ClientIP), maxClientIPLen)
 	s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: now, ClientIP: ip, UserAgent: req.UserAgent,
-		Route: req.Route, Result: result, Previous: m.Previous})
+		Route: req.Route, Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4()})
 	if verdict != store.VerdictValid {
 		return c.JSON(http.StatusOK, verifyResponse{Code: verdict})
 	}

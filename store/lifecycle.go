@@ -383,6 +383,15 @@ const (
 	VerdictInsufficientScope = "INSUFFICIENT_SCOPE"
 )
 
+// PrevLast4 is the last 4 of the previous secret when that is the one
+// presented, or "".
+func (m KeyMatch) PrevLast4() string {
+	if !m.Previous {
+		return ""
+	}
+	return m.Key.PrevLast4
+}
+
 // Check says whether the key found works at now for a call that needs
 // every scope in need: the verdict (VerdictValid, or why not, as the verify
 // API names it) and the result its recent use records. A previous secret
@@ -424,8 +433,11 @@ type KeyUse struct {
 	UserAgent string
 	Route     string // e.g. "GET /api/v1/me"
 	Result    string // UseOK or a refusal
-	// Previous: made with the key's previous secret.
-	Previous bool
+	// Previous: made with the key's previous secret, the one whose last
+	// four characters are PrevLast4 (so that a use buffered across a
+	// second regeneration is not taken for the newer previous secret's).
+	Previous  bool
+	PrevLast4 string
 }
 
 // OK reports a use that succeeded.
@@ -458,10 +470,16 @@ type UseBatch struct {
 	Uses    map[int64][]KeyUse // by key, oldest first, at most RecentUses each
 	Tallies map[KeyDay]*KeyUseDay
 	// PreviousUsed is the latest successful use of each key's previous
-	// secret.
-	PreviousUsed map[int64]time.Time
+	// secret, with that secret's last 4.
+	PreviousUsed map[int64]PreviousUse
 	Dropped      int
 	maxKeys      int
+}
+
+// PreviousUse is when a key's previous secret was last used, and which.
+type PreviousUse struct {
+	At    time.Time
+	Last4 string
 }
 
 // KeyDay is a key and a UTC day (midnight), a tally's identity.
@@ -473,7 +491,7 @@ type KeyDay struct {
 // NewUseBatch makes an empty batch of at most maxKeys keys.
 func NewUseBatch(maxKeys int) *UseBatch {
 	return &UseBatch{Uses: map[int64][]KeyUse{}, Tallies: map[KeyDay]*KeyUseDay{},
-		PreviousUsed: map[int64]time.Time{}, maxKeys: maxKeys}
+		PreviousUsed: map[int64]PreviousUse{}, maxKeys: maxKeys}
 }
 
 // Add records one use, or drops it when the batch is full of other keys.
@@ -497,8 +515,8 @@ func (b *UseBatch) Add(u KeyUse) {
 	}
 	if u.OK() {
 		t.OK++
-		if u.Previous && u.At.After(b.PreviousUsed[u.KeyID]) {
-			b.PreviousUsed[u.KeyID] = u.At
+		if last := b.PreviousUsed[u.KeyID]; u.Previous && u.At.After(last.At) {
+			b.PreviousUsed[u.KeyID] = PreviousUse{At: u.At, Last4: u.PrevLast4}
 		}
 	} else {
 		t.Refused++

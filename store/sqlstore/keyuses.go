@@ -55,12 +55,13 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 				return err
 			}
 		}
-		for id, at := range b.PreviousUsed {
+		for id, used := range b.PreviousUsed {
 			if !live[id] {
 				continue
 			}
 			if _, err := tx.Exec(ctx, `UPDATE api_keys SET prev_last_used_at = ?
-				WHERE id = ? AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)`, millis(at), id, millis(at)); err != nil {
+				WHERE id = ? AND prev_last4 = ? AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)`,
+				millis(used.At), id, used.Last4, millis(used.At)); err != nil {
 				return err
 			}
 		}
