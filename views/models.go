@@ -184,6 +184,8 @@ type KeysSection struct {
 	Notice   string  // announced after an action, e.g. "Key disabled."
 	Error    string  // why the last action was refused; it changed nothing
 	Max      int
+	NewID    string        // the key just created, marked in its row
+	Expiring []ExpiringKey // keys that expire within 7 days, for the notice
 }
 
 // KeyRow is one key as the table shows it.
@@ -200,6 +202,10 @@ type KeyRow struct {
 	LastUsed        *Time // nil: never used
 	LastUsedIP      string
 	Created         Time
+	Expires         Expiry
+	Scopes          []string // the key's scopes; see AllScopes
+	AllScopes       bool     // made before scopes existed: it holds every one
+	New             bool     // just created
 }
 
 // KeyForm is the name and description of a key being created or edited.
@@ -221,15 +227,20 @@ const (
 type CreatePanel struct {
 	Step    string
 	Form    KeyForm
+	Terms   KeyTermsForm // the form's Expiration and Permissions, also carried through the confirmation
+	Summary KeySummary   // the confirmation: what will be created
 	Created CreatedKey
 }
 
 // CreatedKey is a new key, in full, on the one page that ever shows it.
 type CreatedKey struct {
+	ID      string
 	Secret  string
 	Name    string
 	Enabled bool
 	Created Time
+	Summary KeySummary
+	Usage   Usage
 }
 
 // AdminKeysView is the admin key inventory.
