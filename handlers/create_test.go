@@ -73,7 +73,7 @@ func TestCreateFormOffersExpiryAndScopes(t *testing.T) {
 		assertContains(t, form, "<legend>Expiration</legend>",
 			`name="expires_in" value="7"`, `name="expires_in" value="30" checked`, `name="expires_in" value="90"`,
 			`name="expires_in" value="365"`, `name="expires_in" value="never"`, `name="expires_in" value="custom"`,
-			">7 days</label>", ">30 days</label>", ">1 year</label>", ">No expiration</label>", ">Custom date</label>",
+			">7 days</span>", ">30 days</span>", ">1 year</span>", ">No expiration</span>", ">Custom date</span>",
 			`<label for="create-expires-on">Expiration date</label>`, `type="date"`, `name="expires_on"`, `min="`+tomorrow+`"`,
 			"<legend>Permissions</legend>", `name="scopes" value=""`,
 			`value="profile:read" checked`, "Read your profile: GET /api/v1/me",
