@@ -245,12 +245,29 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 	touchKey(t, db, seeded, 5*time.Minute)
 	old, _ := mustCreateKey(t, db, admin, "Legacy billing sync")
 	setKeyEnabled(t, db, admin, old, false)
+	// One key about to expire (the notice) and one past it (Expired, its
+	// switch locked, Regenerate), both with scopes.
+	mustCreateExpiringKey(t, db, admin, "Staging smoke tests", []string{"profile:read", "keys:read"}, 3*24*time.Hour)
+	mustCreateExpiringKey(t, db, admin, "Old payments export", []string{"payments:read"}, -24*time.Hour)
 	run(t, ctx, "reload with keys", keysPage, chromedp.WaitVisible(keyRow(walkSeedKey)))
 	check("API Auth Key, with keys")
 
 	run(t, ctx, "open the create form",
 		chromedp.Click(link("Create API Auth Key")), chromedp.WaitVisible(control("Key name")), settled())
 	check("API Auth Key, create form")
+	run(t, ctx, "send the form with a custom date left empty and no permission",
+		chromedp.SendKeys(control("Key name"), "Refused key"),
+		chromedp.SendKeys(control("Description"), "Has no permission."),
+		chromedp.Click(`//label[normalize-space()="Custom date"]`),
+		chromedp.WaitVisible(control("Expiration date")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('input[name="scopes"][type="checkbox"]').forEach(b => { b.checked = false })`),
+		chromedp.Click(submit("Create API Auth Key")),
+		chromedp.WaitVisible(`//p[@id="create-scopes-error"]`), settled())
+	check("API Auth Key, create form with errors")
+	run(t, ctx, "cancel, and open the form anew",
+		chromedp.Click(`//section[@id="create-panel"]//a[normalize-space()="Cancel"]`),
+		chromedp.WaitNotPresent(control("Key name")), settled(),
+		chromedp.Click(link("Create API Auth Key")), chromedp.WaitVisible(control("Key name")), settled())
 	run(t, ctx, "go on to the confirmation",
 		chromedp.SendKeys(control("Key name"), walkNewKey),
 		chromedp.SendKeys(control("Description"), "Signs requests from the iOS app's background refresh."),
@@ -262,6 +279,9 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 		chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
 		chromedp.WaitVisible(button("Copy")), settled())
 	check("API Auth Key, the key shown once")
+	run(t, ctx, "close the panel with Done",
+		chromedp.Click(link("Done")), chromedp.WaitNotPresent(`#new-key`), chromedp.WaitVisible(keyRow(walkNewKey)), pageReady())
+	check("API Auth Key, the new key marked")
 
 	run(t, ctx, "edit a key", keysPage,
 		chromedp.Click(rowAction(walkSeedKey, "Edit")), chromedp.WaitVisible(control("Key name")), settled())
@@ -304,6 +324,18 @@ func setKeyEnabled(t *testing.T, db *sqlstore.DB, u *store.User, k *store.APIKey
 		store.AuditEvent{Actor: "test", Action: action, SubjectID: u.ID, Target: k.PublicID}); err != nil {
 		t.Fatalf("switch key %q: %v", k.Name, err)
 	}
+}
+
+// mustCreateExpiringKey makes a key of u with scopes that expires in
+// (negative: expired that long ago).
+func mustCreateExpiringKey(t *testing.T, db *sqlstore.DB, u *store.User, name string, scopes []string, in time.Duration) *store.APIKey {
+	t.Helper()
+	k, _, err := db.CreateKey(t.Context(), u.ID, store.NewKey{Name: name, Description: "Made by the page walk.", Scopes: scopes,
+		ExpiresAt: db.Now().Add(in)}, store.AuditEvent{Actor: "test", Action: store.ActionKeyCreated, SubjectID: u.ID})
+	if err != nil {
+		t.Fatalf("create key %q: %v", name, err)
+	}
+	return k
 }
 
 // touchKey records a use of k ago, as an API call would.

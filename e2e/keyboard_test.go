@@ -229,8 +229,12 @@ func fillCreateForm(t *testing.T, ctx context.Context, name, desc string) {
 	mustFocus(t, ctx, "Tab reaches Description", byID("create-description"))
 	keys(t, ctx, "type the description", desc)
 	keys(t, ctx, "Tab", kb.Tab)
-	mustFocus(t, ctx, "Tab reaches the form's Create API Auth Key",
-		`el.type === "submit" && `+byText("Create API Auth Key"))
+	mustFocus(t, ctx, "Tab reaches Expiration, on its chosen option", byID("create-expires-30"))
+	wantFocusVisible(t, ctx, "the Expiration option")
+	keys(t, ctx, "Tab", kb.Tab)
+	mustFocus(t, ctx, "Tab reaches the first permission", byID("create-scope-0"))
+	wantFocusVisible(t, ctx, "the first permission")
+	tabTo(t, ctx, "Tab on to the form's Create API Auth Key", `el.type === "submit" && `+byText("Create API Auth Key"), false)
 	keys(t, ctx, "submit with Enter", kb.Enter)
 	run(t, ctx, "see the confirmation", chromedp.WaitVisible(confirmHeading), settled())
 	mustFocus(t, ctx, "focus moves to the confirmation's Create API Auth Key",

@@ -231,6 +231,10 @@ type keyJSON struct {
 	Last4       string     `json:"last4"`
 	CreatedAt   time.Time  `json:"created_at"`
 	LastUsedAt  *time.Time `json:"last_used_at"`
+	// Status is the key's switch; an enabled key works unless Expired.
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	Expired   bool       `json:"expired"`
 }
 
 func (s *server) apiKeys(c echo.Context) error {
@@ -241,9 +245,11 @@ func (s *server) apiKeys(c echo.Context) error {
 	out := struct {
 		Keys []keyJSON `json:"keys"`
 	}{Keys: make([]keyJSON, 0, len(keys))}
+	now := s.db.Now()
 	for _, k := range keys {
 		j := keyJSON{ID: k.PublicID, Name: k.Name, Description: k.Description, Status: keyStatus(k.Enabled),
-			MaskedKey: k.Masked(), Last4: k.Last4, CreatedAt: k.CreatedAt}
+			MaskedKey: k.Masked(), Last4: k.Last4, CreatedAt: k.CreatedAt,
+			Scopes: s.keyScopes(k, currentUser(c)), ExpiresAt: optionalTime(k.ExpiresAt), Expired: k.Expired(now)}
 		if !k.LastUsedAt.IsZero() {
 			used := k.LastUsedAt
 			j.LastUsedAt = &used

@@ -19,12 +19,12 @@ const (
 
 // keysPage is the API Auth Key page.
 func (s *server) keysPage(c echo.Context) error {
-	return s.renderKeys(c, http.StatusOK, views.CreatePanel{}, views.KeysSection{})
+	return s.renderKeys(c, http.StatusOK, views.CreatePanel{}, views.KeysSection{NewID: c.QueryParam("new")})
 }
 
 // newKeyForm opens the create form: a fragment for htmx, the page otherwise.
 func (s *server) newKeyForm(c echo.Context) error {
-	panel := views.CreatePanel{Step: views.PanelForm}
+	panel := views.CreatePanel{Step: views.PanelForm, Terms: s.termsForm(store.KeyTerms{}, currentUser(c))}
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.CreatePanelFragment(panel))
 	}
@@ -33,7 +33,9 @@ func (s *server) newKeyForm(c echo.Context) error {
 
 // createKey is every step of the create flow, told apart by the button
 // pressed: none (the form) leads to the confirmation, "confirm" creates the
-// key and shows it once, "cancel" creates nothing.
+// key and shows it once, "edit" goes back to the form with the input kept,
+// "cancel" creates nothing. The expiry and scopes are checked by
+// store.KeyTerms.Resolve, as the command line checks them.
 func (s *server) createKey(c echo.Context) error {
 	if err := parseForm(c); err != nil {
 		return err
@@ -51,8 +53,16 @@ func (s *server) createKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	terms := postedTerms(c)
+	expiresAt, scopes, termErrs := terms.Resolve(s.cfg.Policy, s.db.Now(), isAdmin(u))
+	form.checkAll(termErrs)
+	if action == "edit" {
+		return s.answerPanel(c, http.StatusOK, views.CreatePanel{Step: views.PanelForm,
+			Form: views.KeyForm{Name: text(c, "name"), Description: text(c, "description")}, Terms: s.termsForm(terms, u)}, false)
+	}
 	if !form.valid() || action != "confirm" {
-		panel := views.CreatePanel{Step: views.PanelConfirm, Form: keyFormView(c, form)}
+		panel := views.CreatePanel{Step: views.PanelConfirm, Form: keyFormView(c, form), Terms: s.termsForm(terms, u),
+			Summary: s.keySummary(expiresAt, scopes)}
 		status := http.StatusOK
 		if !form.valid() {
 			panel.Step, status = views.PanelForm, http.StatusUnprocessableEntity
@@ -60,7 +70,8 @@ func (s *server) createKey(c echo.Context) error {
 		return s.answerPanel(c, status, panel, false)
 	}
 
-	k, secret, err := s.db.CreateKey(c.Request().Context(), u.ID, store.NewKey{Name: text(c, "name"), Description: text(c, "description")}, s.event(c, u, store.ActionKeyCreated, ""))
+	k, secret, err := s.db.CreateKey(c.Request().Context(), u.ID, store.NewKey{Name: text(c, "name"), Description: text(c, "description"),
+		Scopes: scopes, ExpiresAt: expiresAt}, s.event(c, u, store.ActionKeyCreated, ""))
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		form.check(false, "name", msgNameTaken)
@@ -71,10 +82,11 @@ func (s *server) createKey(c echo.Context) error {
 	}
 	if !form.valid() {
 		return s.answerPanel(c, http.StatusUnprocessableEntity,
-			views.CreatePanel{Step: views.PanelForm, Form: keyFormView(c, form)}, false)
+			views.CreatePanel{Step: views.PanelForm, Form: keyFormView(c, form), Terms: s.termsForm(terms, u)}, false)
 	}
 	return s.answerPanel(c, http.StatusOK, views.CreatePanel{Step: views.PanelCreated, Created: views.CreatedKey{
-		Secret: secret, Name: k.Name, Enabled: k.Enabled, Created: views.NewTime(k.CreatedAt, s.db.Now()),
+		ID: k.PublicID, Secret: secret, Name: k.Name, Enabled: k.Enabled, Created: views.NewTime(k.CreatedAt, s.db.Now()),
+		Summary: s.keySummary(k.ExpiresAt, k.Scopes), Usage: s.usage(c, secret, k.Scopes),
 	}}, true)
 }
 
@@ -82,7 +94,7 @@ func (s *server) createKey(c echo.Context) error {
 // exists, the table out of band); otherwise the whole page.
 func (s *server) answerPanel(c echo.Context, status int, panel views.CreatePanel, keysChanged bool) error {
 	if !isHTMX(c) {
-		return s.renderKeys(c, status, panel, views.KeysSection{})
+		return s.renderKeys(c, status, panel, views.KeysSection{NewID: panel.Created.ID})
 	}
 	if err := render(c, status, views.CreatePanelFragment(panel)); err != nil {
 		return err
@@ -90,8 +102,11 @@ func (s *server) answerPanel(c echo.Context, status int, panel views.CreatePanel
 	if !keysChanged {
 		return nil
 	}
-	section, err := s.keysSection(c, views.KeysSection{Notice: "Key created."})
+	section, err := s.keysSection(c, views.KeysSection{Notice: "Key created.", NewID: panel.Created.ID})
 	if err != nil {
+		return err
+	}
+	if err := views.ExpiryNotice(section.Expiring, true).Render(c.Request().Context(), c.Response()); err != nil {
 		return err
 	}
 	return views.KeysSectionFragment(section, true).Render(c.Request().Context(), c.Response())
@@ -139,6 +154,9 @@ func (s *server) setKeyStatus(c echo.Context) error {
 	k, err := s.db.SetKeyEnabled(c.Request().Context(), u.ID, c.Param("id"), enabled, s.event(c, u, action, ""))
 	if errors.Is(err, store.ErrDisabledByAdmin) {
 		return s.answerKeys(c, http.StatusUnprocessableEntity, views.KeysSection{Error: msgAdminOff}, "")
+	}
+	if errors.Is(err, store.ErrExpired) {
+		return s.answerKeys(c, http.StatusUnprocessableEntity, views.KeysSection{Error: msgExpired}, "")
 	}
 	if err != nil {
 		return err
@@ -238,7 +256,10 @@ func (s *server) answerKeys(c echo.Context, status int, section views.KeysSectio
 		if err != nil {
 			return err
 		}
-		return render(c, status, views.KeysSectionFragment(section, false))
+		if err := render(c, status, views.KeysSectionFragment(section, false)); err != nil {
+			return err
+		}
+		return views.ExpiryNotice(section.Expiring, true).Render(c.Request().Context(), c.Response())
 	}
 	if flash != "" && c.Request().Method == http.MethodPost {
 		return s.redirectWithFlash(c, "/settings/api-keys", flash)
@@ -271,6 +292,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 	now := s.db.Now()
 	section.Max = store.MaxKeysPerUser
 	section.Rows = section.Rows[:0]
+	section.Expiring = expiringKeys(keys, now)
 	for _, k := range keys {
 		row := views.KeyRow{
 			ID: k.PublicID, Name: k.Name, Description: k.Description, Masked: k.Masked(), Enabled: k.Enabled,
@@ -282,6 +304,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 			row.LastUsed = &t
 		}
 		row.Overlap = overlapView(k, now)
+		lifecycleRow(&row, k, now, section.NewID)
 		section.Rows = append(section.Rows, row)
 	}
 	return section, nil

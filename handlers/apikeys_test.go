@@ -75,7 +75,7 @@ func TestKeyPage(t *testing.T) {
 			t.Error("the new key reached the log")
 		}
 		assertContains(t, page, "CI deploys", "kdk_…"+key[len(key)-4:], "Never",
-			"<th scope=\"col\">Key Name</th><th scope=\"col\">Last Used</th><th scope=\"col\">Status</th><th scope=\"col\">API Auth Key</th><th scope=\"col\">Date Created</th><th scope=\"col\">Manage</th>")
+			"<th scope=\"col\">Key Name</th><th scope=\"col\">Last Used</th><th scope=\"col\">Status</th><th scope=\"col\">API Auth Key</th><th scope=\"col\">Date Created</th><th scope=\"col\">Expires</th><th scope=\"col\">Manage</th>")
 	})
 
 	t.Run("with htmx the key arrives in the panel and the table out of band", func(t *testing.T) {

@@ -39,6 +39,10 @@ type Config struct {
 	// for load balancers that address an instance by its IP. Empty: every
 	// host is answered (keydesk serve always names them).
 	AllowedHosts []string
+	// PublicURL is the URL people reach Keydesk at (--public-url), for the
+	// usage example shown with a new key; empty: the request's own scheme
+	// and host.
+	PublicURL string
 	// Version is shown in the footer.
 	Version string
 

@@ -83,7 +83,8 @@ func (s *server) regenerateKey(c echo.Context) error {
 	}
 	now = s.db.Now()
 	panel := views.CreatePanel{Step: views.PanelCreated, Created: views.CreatedKey{
-		Secret: secret, Name: k.Name, Enabled: k.Enabled, Created: views.NewTime(k.CreatedAt, now),
+		ID: k.PublicID, Secret: secret, Name: k.Name, Enabled: k.Enabled, Created: views.NewTime(k.CreatedAt, now),
+		Summary: s.keySummary(k.ExpiresAt, k.Scopes), Usage: s.usage(c, secret, k.Scopes),
 	}}
 	section := views.KeysSection{Notice: regeneratedNotice(k, now)}
 	if !isHTMX(c) {

@@ -77,13 +77,17 @@
       var selection = window.getSelection();
       selection.removeAllRanges();
       selection.addRange(range);
-      announce("Key selected: press Ctrl+C or Cmd+C to copy it.");
+      announce((button.getAttribute("data-copy") === "#new-key" ? "Key" : "Command") +
+        " selected: press Ctrl+C or Cmd+C to copy it.");
     }
+    // The button's own label ("Copy", "Copy command") comes back after.
+    var label = button.getAttribute("data-label") || button.textContent.trim();
+    button.setAttribute("data-label", label);
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(function () {
         button.textContent = "Copied";
         announce("Copied");
-        window.setTimeout(function () { button.textContent = "Copy"; }, 2500);
+        window.setTimeout(function () { button.textContent = label; }, 2500);
       }, selectIt);
     } else {
       selectIt();

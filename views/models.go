@@ -189,6 +189,8 @@ type KeysSection struct {
 	// Regenerating is the id of the row asking to confirm a regeneration.
 	Regenerating string
 	Regen        RegenerateForm
+	NewID    string        // the key just created, marked in its row
+	Expiring []ExpiringKey // keys that expire within 7 days, for the notice
 }
 
 // KeyRow is one key as the table shows it.
@@ -206,6 +208,10 @@ type KeyRow struct {
 	LastUsedIP      string
 	Created         Time
 	Overlap         *Overlap // the previous secret while it still works; nil: none
+	Expires         Expiry
+	Scopes          []string // the key's scopes; see AllScopes
+	AllScopes       bool     // made before scopes existed: it holds every one
+	New             bool     // just created
 }
 
 // KeyForm is the name and description of a key being created or edited.
@@ -227,15 +233,20 @@ const (
 type CreatePanel struct {
 	Step    string
 	Form    KeyForm
+	Terms   KeyTermsForm // the form's Expiration and Permissions, also carried through the confirmation
+	Summary KeySummary   // the confirmation: what will be created
 	Created CreatedKey
 }
 
 // CreatedKey is a new key, in full, on the one page that ever shows it.
 type CreatedKey struct {
+	ID      string
 	Secret  string
 	Name    string
 	Enabled bool
 	Created Time
+	Summary KeySummary
+	Usage   Usage
 }
 
 // AdminKeysView is the admin key inventory.

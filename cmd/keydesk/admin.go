@@ -173,15 +173,16 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tOWNER\tNAME\tSTATUS\tKEY\tLAST USED\tCREATED")
+	fmt.Fprintln(tw, "ID\tOWNER\tNAME\tSTATUS\tKEY\tLAST USED\tCREATED\tEXPIRES\tSCOPES")
+	now := db.Now()
 	for _, r := range rows {
-		status := keyListStatus(r)
+		status := keyListStatus(r, now)
 		lastUsed := "never"
 		if !r.Key.LastUsedAt.IsZero() {
 			lastUsed = r.Key.LastUsedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key.PublicID, cell(r.OwnerEmail), cell(r.Key.Name),
-			status, r.Key.Masked(), lastUsed, r.Key.CreatedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key.PublicID, cell(r.OwnerEmail), cell(r.Key.Name),
+			status, r.Key.Masked(), lastUsed, r.Key.CreatedAt.UTC().Format(time.RFC3339), expiryText(r.Key.ExpiresAt), scopesText(&r.Key))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -192,11 +193,11 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// keyListStatus is a key's STATUS cell: whether it works, and if not
-// whether an admin's disable (which only an admin can undo) or a disabled
-// owner is why. Cells are split on runs of two spaces, so single spaces are
-// safe here.
-func keyListStatus(r store.InventoryRow) string {
+// keyListStatus is a key's STATUS cell at now: whether it works, and if
+// not whether an admin's disable (which only an admin can undo), a
+// disabled owner or its expiry is why. Cells are split on runs of two
+// spaces, so single spaces are safe here.
+func keyListStatus(r store.InventoryRow, now time.Time) string {
 	switch {
 	case r.Key.DisabledByAdmin:
 		return "disabled by admin"
@@ -204,6 +205,8 @@ func keyListStatus(r store.InventoryRow) string {
 		return store.StatusDisabled
 	case r.OwnerDisabled:
 		return "owner disabled"
+	case r.Key.Expired(now):
+		return "expired"
 	}
 	return store.StatusEnabled
 }

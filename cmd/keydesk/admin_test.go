@@ -275,11 +275,13 @@ func TestKeysList(t *testing.T) {
 		}
 		return rows
 	}
-	header := []string{"ID", "OWNER", "NAME", "STATUS", "KEY", "LAST USED", "CREATED"}
+	header := []string{"ID", "OWNER", "NAME", "STATUS", "KEY", "LAST USED", "CREATED", "EXPIRES", "SCOPES"}
 	// row is a key's expected line; its KEY cell is worked out from the
 	// full key, so the test checks the mask, not the store's own Masked.
 	row := func(k *store.APIKey, secret, owner, name, status, lastUsed string) []string {
-		return []string{k.PublicID, owner, name, status, "kdk_…" + secret[len(secret)-4:], lastUsed, k.CreatedAt.Format(time.RFC3339)}
+		// Keys made without scopes or expiry, as before contract v2.
+		return []string{k.PublicID, owner, name, status, "kdk_…" + secret[len(secret)-4:], lastUsed, k.CreatedAt.Format(time.RFC3339),
+			"never", "all"}
 	}
 
 	for _, tc := range []struct {

@@ -70,7 +70,8 @@ Usage:
   keydesk user set-kyc --email E --status S [--db PATH]   (S: verified, pending, not_started, rejected)
   keydesk user disable --email E [--db PATH]   (ends their sessions; their keys stop answering)
   keydesk user enable --email E [--db PATH]    (each key is back to its own status)
-  keydesk keys create --email E --name N [--description D] [--db PATH]   (prints the key once)
+  keydesk keys create --email E --name N [--description D] [--scopes a,b] [--expires-in 7|30|90|365|never|YYYY-MM-DD] [--db PATH]
+                                  (prints the key once; scopes and lifetime as KEYDESK_SCOPES and KEYDESK_MAX_KEY_LIFETIME allow)
   keydesk keys list [--email E] [--db PATH]   (metadata and masked keys, never a key)
   keydesk db copy --from SRC --to DST   (every row into an empty database, SQLite or PostgreSQL)
   keydesk version
@@ -266,6 +267,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Signup:         cfg.signup,
 		TrustedProxies: cfg.trustedProxies,
 		AllowedHosts:   hosts,
+		PublicURL:      cfg.publicURL,
 		Version:        version,
 		Policy:         cfg.policy,
 		Uses:           uses,
@@ -407,6 +409,8 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	email := fs.String("email", "", "the owner's email (required)")
 	name := fs.String("name", "", "the key's name, unique for the owner (required)")
 	description := fs.String("description", "", "what the key is for")
+	scopes := fs.String("scopes", "", "the key's scopes, comma-separated; default: every scope but keys:verify")
+	expiresIn := fs.String("expires-in", "", "days the key lives (7, 30, 90 or 365), never, or the date it expires (YYYY-MM-DD, at 00:00 UTC); default 30")
 	dbPath := dbFlag(fs, getenv)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -417,6 +421,14 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	in := store.KeyInput{Name: *name, Description: *description}
 	if err := invalidInput("keys create", in.Validate(), "name", "description"); err != nil {
+		return err
+	}
+	terms, err := cliTerms(fs, *scopes, *expiresIn)
+	if err != nil {
+		return err
+	}
+	policy, err := cliPolicy(getenv)
+	if err != nil {
 		return err
 	}
 
@@ -432,7 +444,13 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	k, secret, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: *name, Description: *description}, store.AuditEvent{Actor: "cli", Action: store.ActionKeyCreated, SubjectID: u.ID, Detail: "created with keydesk keys create"})
+	// The owner's role decides an admin-only scope, as on the web form.
+	expiresAt, keyScopes, errs := terms.Resolve(policy, db.Now(), u.Role == store.RoleAdmin)
+	if err := invalidTerms(errs); err != nil {
+		return err
+	}
+	k, secret, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: *name, Description: *description, Scopes: keyScopes, ExpiresAt: expiresAt},
+		store.AuditEvent{Actor: "cli", Action: store.ActionKeyCreated, SubjectID: u.ID, Detail: "created with keydesk keys create"})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return fmt.Errorf("keys create: %s already has a key named %q", u.Email, *name)
@@ -443,6 +461,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fmt.Fprintln(stdout, secret)
 	fmt.Fprintf(stderr, "Created key %s (%s) for %s. It is shown once: store it now.\n", k.PublicID, k.Name, u.Email)
+	fmt.Fprintf(stderr, "Expires: %s\nScopes: %s\n", expiryText(k.ExpiresAt), scopesText(k))
 	return nil
 }
 

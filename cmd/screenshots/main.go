@@ -215,23 +215,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // The demo user's keys, for the API Auth Key page: realistic names and
 // descriptions of several lengths, one disabled by its owner, one by an
-// admin, two used lately.
+// admin, two used lately; one made before scopes and expiry existed, one
+// that expires in a few days (the notice), one expired.
 var demoKeys = []struct {
 	name, description string
 	enabled           bool
 	byAdmin           bool          // disabled by an admin, not by the owner
 	usedAgo           time.Duration // 0: never used
+	scopes            []string      // nil: every scope, as before v2
+	expiresIn         time.Duration // 0: never; negative: expired that long ago
 }{
 	{"Billing sync (legacy)", "Old nightly job that pushed invoices to the ERP. Replaced by the billing webhook in March; " +
-		"kept disabled until the finance audit closes.", false, false, 0},
-	{"Local development", "My laptop, for trying the API from scripts and curl.", true, false, 0},
-	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", false, true, 0},
-	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, false, 50 * time.Minute},
-	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, false, 2 * time.Minute},
+		"kept disabled until the finance audit closes.", false, false, 0, nil, 0},
+	{"Local development", "My laptop, for trying the API from scripts and curl.", true, false, 0,
+		[]string{"profile:read", "keys:read"}, 3*24*time.Hour + 5*time.Hour},
+	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", false, true, 0,
+		[]string{"customers:read"}, 80 * 24 * time.Hour},
+	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, false, 50 * time.Minute,
+		[]string{"payments:read"}, -2 * 24 * time.Hour},
+	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, false, 2 * time.Minute,
+		[]string{"profile:read", "payments:read", "payments:write", "webhooks:manage"}, 0},
 }
 
-// shootKeys photographs the API Auth Key page: empty, with keys, and each
-// step of create, edit and delete. The key created here comes last, so the
+// shootKeys photographs the API Auth Key page: empty, with keys (one about
+// to expire, one expired), and each step of create (a custom date, a
+// refused form, the confirmation, the key shown once, its row marked New),
+// edit and delete. The key created here comes last, so the
 // other shots show the seeded keys only.
 func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *sqlstore.DB, u *store.User) error {
 	page := base + "/settings/api-keys"
@@ -239,7 +248,11 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		return err
 	}
 	for _, k := range demoKeys {
-		key, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description}, store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
+		var expires time.Time
+		if k.expiresIn != 0 {
+			expires = db.Now().Add(k.expiresIn)
+		}
+		key, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description, Scopes: k.scopes, ExpiresAt: expires}, store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
 		if err != nil {
 			return fmt.Errorf("seed key %q: %w", k.name, err)
 		}
@@ -277,6 +290,23 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		{"keys-create", chromedp.Steps(open,
 			chromedp.Click(link("Create API Auth Key")),
 			chromedp.WaitVisible(control("Key name")))},
+		{"keys-create-custom", chromedp.Steps(open,
+			chromedp.Click(link("Create API Auth Key")),
+			chromedp.WaitVisible(control("Key name")),
+			settled(),
+			chromedp.Click(`//label[normalize-space()="Custom date"]`),
+			chromedp.WaitVisible(control("Expiration date")))},
+		{"keys-create-errors", chromedp.Steps(open,
+			chromedp.Click(link("Create API Auth Key")),
+			chromedp.WaitVisible(control("Key name")),
+			settled(),
+			chromedp.SendKeys(control("Key name"), "Mobile app (iOS)"),
+			chromedp.SendKeys(control("Description"), "Signs requests from the iOS app's background refresh."),
+			chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('input[name="scopes"][type="checkbox"]').forEach(b => b.checked = false)`),
+			chromedp.Click(`//label[normalize-space()="Custom date"]`),
+			chromedp.Click(`//button[@type="submit" and normalize-space()="Create API Auth Key"]`),
+			chromedp.WaitVisible(`//*[contains(@class, "field__error")]`),
+			settled())},
 		{"keys-confirm", chromedp.Steps(open, fillCreateForm())},
 		{"keys-created", chromedp.Steps(open, fillCreateForm(),
 			chromedp.Click(`//section[.//h2[normalize-space()="Create this key?"]]//button[normalize-space()="Create API Auth Key"]`),
@@ -289,6 +319,11 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 			chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
 			chromedp.WaitVisible(button("Copy")))},
 		{"keys-overlap", chromedp.Steps(open, chromedp.WaitVisible(button("End overlap now")))},
+		// Done closes the panel; the new key's row stays marked.
+		{"keys-new", chromedp.Steps(
+			chromedp.Click(link("Done")),
+			chromedp.WaitVisible(keyRow("Mobile app (iOS)")),
+			waitScripts())},
 	}
 	for _, s := range shots {
 		if err := c.shoot(tab, s.name, s.setup); err != nil {
