@@ -164,7 +164,7 @@ func quote(s string) string { return fmt.Sprintf("%q", s) }
 // admin, who owns used and unused.
 func walkKeyPages(t *testing.T, ctx context.Context, base string, db *sqlstore.DB, used, unused *store.APIKey, other string, check func(page string)) {
 	t.Helper()
-	if _, _, err := RecordSampleUses(t.Context(), db, used); err != nil {
+	if _, _, err := RecordSampleUses(t.Context(), db, used, "deploy-bot/2.4 (+https://ci.example.com)", store.RecentUses); err != nil {
 		t.Fatal(err)
 	}
 	openFromTable := func(name string) chromedp.Action[chromedp.Void] {

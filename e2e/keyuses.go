@@ -11,10 +11,12 @@ import (
 
 // RecordSampleUses writes a month of calls made with k, as the use
 // recorder would have: a working-week rhythm of successful calls from a
-// CI runner, a few refusals (a missing scope, a spell while the key was
-// disabled), and today's calls last. It returns how many calls it wrote,
-// successful and refused.
-func RecordSampleUses(ctx context.Context, db *sqlstore.DB, k *store.APIKey) (ok, refused int, err error) {
+// client sending userAgent, a few refusals (a spell while the key was
+// disabled, a missing scope from someone trying it with curl), and today's
+// calls last. Of those, the last listed (at most store.RecentUses) are
+// kept in detail; every one is counted. It returns how many calls it
+// wrote, successful and refused.
+func RecordSampleUses(ctx context.Context, db *sqlstore.DB, k *store.APIKey, userAgent string, listed int) (ok, refused int, err error) {
 	now := db.Now()
 	today := now.UTC().Truncate(24 * time.Hour)
 	b := store.NewUseBatch(1)
@@ -26,10 +28,7 @@ func RecordSampleUses(ctx context.Context, db *sqlstore.DB, k *store.APIKey) (ok
 			refused++
 		}
 	}
-	const (
-		runner = "GitHub-Hookshot/actions-runner 2.321.0 (deploy.yml)"
-		curl   = "curl/8.11.1"
-	)
+	const curl = "curl/8.11.1"
 	for d := 29; d >= 0; d-- {
 		day := today.AddDate(0, 0, -d)
 		calls := 6 + (29-d)%5*3
@@ -41,24 +40,29 @@ func RecordSampleUses(ctx context.Context, db *sqlstore.DB, k *store.APIKey) (ok
 		}
 		for i := range calls {
 			at := day.Add(9*time.Hour + time.Duration(i)*37*time.Minute)
-			if at.After(now) {
-				at = now.Add(-time.Duration(calls-i) * time.Minute)
+			if d == 0 {
+				// Today's calls lead up to a couple of minutes ago.
+				at = now.Add(-2*time.Minute - time.Duration(calls-1-i)*23*time.Minute)
 			}
-			route, ua := "GET /api/v1/me", runner
+			route := "GET /api/v1/me"
 			if i%4 == 3 {
 				route = "GET /api/v1/keys"
 			}
-			add(at, route, store.UseOK, ua, "203.0.113.24")
+			add(at, route, store.UseOK, userAgent, "203.0.113.24")
 		}
 		switch d {
 		case 11, 12:
 			for i := range 4 {
-				add(day.Add(14*time.Hour+time.Duration(i)*time.Minute), "GET /api/v1/me", store.UseDisabled, runner, "203.0.113.24")
+				add(day.Add(14*time.Hour+time.Duration(i)*time.Minute), "GET /api/v1/me", store.UseDisabled, userAgent, "203.0.113.24")
 			}
-		case 1:
-			add(day.Add(16*time.Hour), "GET /api/v1/keys", store.UseInsufficientScope, curl, "198.51.100.7")
-			add(day.Add(16*time.Hour+time.Minute), "GET /api/v1/keys", store.UseInsufficientScope, curl, "198.51.100.7")
+		case 0:
+			at := now.Add(-2*time.Minute - 2*23*time.Minute - 9*time.Minute)
+			add(at, "GET /api/v1/keys", store.UseInsufficientScope, curl, "198.51.100.7")
+			add(at.Add(40*time.Second), "GET /api/v1/keys", store.UseInsufficientScope, curl, "198.51.100.7")
 		}
+	}
+	if recent := b.Uses[k.ID]; len(recent) > listed {
+		b.Uses[k.ID] = recent[len(recent)-listed:]
 	}
 	if b.Dropped > 0 {
 		return 0, 0, fmt.Errorf("record sample uses: %d dropped", b.Dropped)
