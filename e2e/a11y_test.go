@@ -33,7 +33,8 @@ func TestAccessibility(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read axe-core: %v", err)
 	}
-	ctx := newTab(t, tabTimeout)
+	// Every page in three views, run by axe-core: longer than one flow.
+	ctx := newTab(t, 2*tabTimeout)
 	views := []struct {
 		width  int64
 		scheme string
@@ -293,6 +294,7 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 	run(t, ctx, "open the key inventory",
 		chromedp.Navigate(base+"/admin/api-keys"), chromedp.WaitVisible(heading("Key inventory")), pageReady())
 	check("admin key inventory")
+	walkKeyPages(t, ctx, base, db, seeded, old, "Billing export", check)
 	run(t, ctx, "open Users",
 		chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(heading("Users")), pageReady())
 	check("admin users")

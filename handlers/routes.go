@@ -62,6 +62,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/settings/api-keys", s.keysPage, user)
 	e.POST("/settings/api-keys", s.createKey, user)
 	e.GET("/settings/api-keys/new", s.newKeyForm, user)
+	e.GET("/settings/api-keys/:id", s.keyPage, user)
 	e.POST("/settings/api-keys/:id/status", s.setKeyStatus, user)
 	e.GET("/settings/api-keys/:id/edit", s.editKeyForm, user)
 	e.POST("/settings/api-keys/:id/edit", s.editKey, user)
@@ -74,6 +75,10 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/admin", s.redirectToInventory, admin...)
 	e.GET("/admin/api-keys", s.adminKeysPage, admin...)
 	e.GET("/admin/api-keys/export", s.adminExport, admin...)
+	e.GET("/admin/api-keys/:id", s.adminKeyPage, admin...)
+	// The key page's :id would claim GET of the POST-only path beside it,
+	// answering 404 where every POST-only route answers 405.
+	e.GET("/admin/api-keys/disable", postOnly, admin...)
 	e.POST("/admin/api-keys/disable", s.adminBulkDisable, admin...)
 	e.POST("/admin/api-keys/:id/status", s.adminSetKeyStatus, admin...)
 	e.GET("/admin/users", s.adminUsersPage, admin...)
@@ -96,6 +101,13 @@ func (s *server) routes(e *echo.Echo) {
 func (s *server) assetNotFound(c echo.Context) error {
 	v := errorView(http.StatusNotFound)
 	return render(c, http.StatusNotFound, views.ErrorPage(views.Page{Title: v.Title, Version: s.cfg.Version}, v))
+}
+
+// postOnly answers GET (and HEAD) on a POST-only path as the router
+// would, had no route with a parameter claimed it.
+func postOnly(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderAllow, "OPTIONS, POST")
+	return echo.ErrMethodNotAllowed
 }
 
 func (s *server) redirectToProfile(c echo.Context) error {

@@ -36,10 +36,15 @@ const useBatchKeys = 10_000
 
 // NewUseRecorder makes a recorder writing to w.
 func NewUseRecorder(w UseWriter, log *slog.Logger) *UseRecorder {
+	return newUseRecorder(w, log, useBatchKeys)
+}
+
+// newUseRecorder is NewUseRecorder holding at most maxKeys keys a batch.
+func newUseRecorder(w UseWriter, log *slog.Logger, maxKeys int) *UseRecorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &UseRecorder{w: w, log: log, maxKeys: useBatchKeys, batch: store.NewUseBatch(useBatchKeys)}
+	return &UseRecorder{w: w, log: log, maxKeys: maxKeys, batch: store.NewUseBatch(maxKeys)}
 }
 
 // Record buffers one call.

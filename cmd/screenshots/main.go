@@ -210,6 +210,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.shoot(adm, "admin-users", navigate(base+"/admin/users", heading("Users"))); err != nil {
 		return err
 	}
+	if err := c.shoot(adm, "admin-key-page", chromedp.Steps(
+		navigate(base+"/admin/api-keys", heading("Key inventory")),
+		chromedp.Click(`//table//a[normalize-space()="CI deploy (GitHub Actions)"]`),
+		chromedp.WaitVisible(heading("CI deploy (GitHub Actions)")),
+	)); err != nil {
+		return err
+	}
 	return c.shoot(adm, "audit", navigate(base+"/admin/audit", heading("Audit log")))
 }
 
@@ -224,23 +231,30 @@ var demoKeys = []struct {
 	usedAgo           time.Duration // 0: never used
 	scopes            []string      // nil: every scope, as before v2
 	expiresIn         time.Duration // 0: never; negative: expired that long ago
+	userAgent         string        // of a month of calls on the key's page; "" for none
 }{
 	{"Billing sync (legacy)", "Old nightly job that pushed invoices to the ERP. Replaced by the billing webhook in March; " +
-		"kept disabled until the finance audit closes.", false, false, 0, nil, 0},
+		"kept disabled until the finance audit closes.", false, false, 0, nil, 0, ""},
 	{"Local development", "My laptop, for trying the API from scripts and curl.", true, false, 0,
-		[]string{"profile:read", "keys:read"}, 3*24*time.Hour + 5*time.Hour},
+		[]string{"profile:read", "keys:read"}, 3*24*time.Hour + 5*time.Hour, ""},
 	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", false, true, 0,
-		[]string{"customers:read"}, 80 * 24 * time.Hour},
+		[]string{"customers:read"}, 80 * 24 * time.Hour, ""},
 	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, false, 50 * time.Minute,
-		[]string{"payments:read"}, -2 * 24 * time.Hour},
+		[]string{"payments:read"}, -2 * 24 * time.Hour, ""},
 	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, false, 2 * time.Minute,
-		[]string{"profile:read", "payments:read", "payments:write", "webhooks:manage"}, 0},
+		[]string{"profile:read", "payments:read", "payments:write", "webhooks:manage"}, 0, "GitHub-Actions-Runner/2.321.0 (deploy.yml)"},
 }
+
+// screenshotCalls is how many calls a key's page lists in the screenshots,
+// where the store keeps 50: enough to show the list, short enough to keep
+// the phone shots a few screens long.
+const screenshotCalls = 8
 
 // shootKeys photographs the API Auth Key page: empty, with keys (one about
 // to expire, one expired), and each step of create (a custom date, a
 // refused form, the confirmation, the key shown once, its row marked New),
-// edit and delete. The key created here comes last, so the
+// edit and delete; and a key's own page, used and unused. The key created
+// here comes last, so the
 // other shots show the seeded keys only.
 func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *sqlstore.DB, u *store.User) error {
 	page := base + "/settings/api-keys"
@@ -273,9 +287,18 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 				return fmt.Errorf("use key %q: %w", k.name, err)
 			}
 		}
+		if k.userAgent != "" {
+			if _, _, err := e2e.RecordSampleUses(ctx, db, key, k.userAgent, screenshotCalls); err != nil {
+				return fmt.Errorf("record uses of key %q: %w", k.name, err)
+			}
+		}
 	}
 	const row = "CI deploy (GitHub Actions)"
 	open := chromedp.Steps(navigate(page, keyRow(row)), waitScripts())
+	keyPage := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(open, chromedp.Click(keyRow(name)+fmt.Sprintf(`//a[normalize-space()=%q]`, name)),
+			chromedp.WaitVisible(heading(name)))
+	}
 	shots := []struct {
 		name  string
 		setup chromedp.Action[chromedp.Void]
@@ -287,6 +310,10 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		{"keys-delete", chromedp.Steps(open,
 			chromedp.Click(rowAction(row, "Delete")),
 			chromedp.WaitVisible(button("Delete key")))},
+		{"key-page", keyPage(row)},
+		{"key-page-table", chromedp.Steps(keyPage(row), chromedp.Click(`//summary[normalize-space()="Show as table"]`),
+			chromedp.WaitVisible(`//table[contains(@class, "chart-table")]`))},
+		{"key-page-unused", keyPage("Local development")},
 		{"keys-create", chromedp.Steps(open,
 			chromedp.Click(link("Create API Auth Key")),
 			chromedp.WaitVisible(control("Key name")))},
