@@ -365,8 +365,12 @@ func wantFocusVisible(t *testing.T, ctx context.Context, what string) {
 		Shadow       string `json:"shadow"`
 		BaseShadow   string `json:"baseShadow"`
 	}](`(() => {
-		const el = document.activeElement, s = getComputedStyle(el);
-		const base = [...document.querySelectorAll(el.tagName)].find(o => o !== el && o.className === el.className);
+		// A choice's radio or checkbox shows its ring around the whole
+		// choice, its label.
+		const el = document.activeElement;
+		const shown = (el.matches("input[type=radio], input[type=checkbox]") && el.closest("label.choice")) || el;
+		const s = getComputedStyle(shown);
+		const base = [...document.querySelectorAll(shown.tagName)].find(o => o !== shown && o.className === shown.className);
 		return {visible: el.matches(":focus-visible"), outline: s.outlineStyle, outlineWidth: s.outlineWidth,
 			shadow: s.boxShadow, baseShadow: base ? getComputedStyle(base).boxShadow : "none"};
 	})()`))
