@@ -21,16 +21,22 @@ var demoAccounts = []struct {
 	{"Ada Admin", "admin@example.com", "admin-password", store.RoleAdmin, store.KYCVerified},
 }
 
-// demoKeys are the demo user's keys: realistic names, one disabled. Their
-// secrets are thrown away, as any key's are after creation.
+// demoKeys are the demo user's keys: realistic names, scopes and expiries,
+// one disabled, one that expires within the week (so the page announces
+// it). Their secrets are thrown away, as any key's are after creation.
 var demoKeys = []struct {
 	name, description string
 	enabled           bool
+	scopes            []string
+	expiresInDays     int // 0: never
 }{
-	{"Production backend", "Order service in eu-west-1 calling /api/v1/me for account checks.", true},
-	{"GitHub Actions deploy", "CI pipeline for the web app; rotates every quarter.", true},
-	{"Local development", "Dana's laptop, for trying the API with curl.", true},
-	{"Old analytics export", "Nightly export job, retired in October.", false},
+	{"Production backend", "Order service in eu-west-1 calling /api/v1/me for account checks.", true,
+		[]string{store.ScopeProfileRead, "payments:read", "payments:write", "customers:read"}, 365},
+	{"GitHub Actions deploy", "CI pipeline for the web app; rotates every quarter.", true,
+		[]string{store.ScopeProfileRead, store.ScopeKeysRead}, 90},
+	{"Local development", "Dana's laptop, for trying the API with curl.", true,
+		[]string{store.ScopeProfileRead, store.ScopeKeysRead}, 5},
+	{"Old analytics export", "Nightly export job, retired in October.", false, []string{"payments:read"}, 0},
 }
 
 // seedDemo creates the demo accounts that do not exist yet, with the demo
@@ -57,7 +63,11 @@ func seedDemo(ctx context.Context, db *sqlstore.DB, stdout io.Writer) error {
 			continue
 		}
 		for _, k := range demoKeys {
-			key, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description}, store.AuditEvent{})
+			nk := store.NewKey{Name: k.name, Description: k.description, Scopes: k.scopes}
+			if k.expiresInDays > 0 {
+				nk.ExpiresAt = db.Now().AddDate(0, 0, k.expiresInDays)
+			}
+			key, _, err := db.CreateKey(ctx, u.ID, nk, store.AuditEvent{})
 			if err != nil {
 				return fmt.Errorf("seed demo keys: %w", err)
 			}
