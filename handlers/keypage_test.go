@@ -31,7 +31,9 @@ func TestKeyOwnPage(t *testing.T) {
 	res := f.user.get(page)
 	assertStatus(t, res, http.StatusOK)
 	assertContains(t, res, "<h1 class=\"wrap\">Deploy bot</h1>", k.Masked(), "Enabled", "Never", "Not used yet",
-		"Every permission: this key was made before permissions existed.", "<code>profile:read</code>")
+		"Every permission: this key was made before permissions existed.", "<code>profile:read</code>",
+		`href="`+page+`/edit"`, `href="`+page+`/regenerate"`, `href="`+page+`/delete"`)
+	assertStatus(t, f.user.get(page+"/regenerate"), http.StatusOK)
 	assertLacks(t, res, "Owner</dt>", `class="owner__email"`, `<svg class="chart__svg"`)
 	if got := res.Header.Get("Cache-Control"); !strings.Contains(got, "no-store") {
 		t.Errorf("Cache-Control %q on a signed-in page, want no-store", got)
@@ -52,7 +54,7 @@ func TestKeyOwnPage(t *testing.T) {
 	assertStatus(t, res, http.StatusOK)
 	assertContains(t, res, "Deploy bot", k.Masked(), "Owner</dt>", "Uma User", "uma@example.com", f.owner.PublicID,
 		`href="/admin/api-keys"`)
-	assertLacks(t, res, "/edit\"")
+	assertLacks(t, res, "/edit\"", "/regenerate\"")
 	assertStatus(t, f.admin.get("/admin/api-keys/"+otherKey.PublicID), http.StatusOK)
 	assertStatus(t, f.admin.get("/admin/api-keys/key_doesnotexist"), http.StatusNotFound)
 	assertStatus(t, f.user.get(adminPage), http.StatusNotFound)
