@@ -12,7 +12,6 @@ import (
 	"unicode"
 
 	"keydesk/store"
-	"keydesk/store/engine"
 	"keydesk/store/sqlstore"
 )
 
@@ -34,11 +33,13 @@ func parseKYCStatus(s string) (store.KYCStatus, bool) {
 }
 
 // adminFlags is the flag set every administration command starts from:
-// --db with its environment fallback, and --email.
-func adminFlags(name string, getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet, email, dbPath *string) {
+// --db and the pool's settings with their environment fallbacks, and
+// --email.
+func adminFlags(name string, getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet, email *string, db *dbConfig, err error) {
 	fs = newFlags(name, stderr)
 	email = fs.String("email", "", "the account's email")
-	return fs, email, dbFlag(fs, getenv)
+	db, err = dbFlags(fs, getenv)
+	return fs, email, db, err
 }
 
 // lookupUser finds the account the command is about; an unknown email is
@@ -53,7 +54,10 @@ func lookupUser(ctx context.Context, db *sqlstore.DB, cmd, email string) (*store
 
 // userSetKYC is "keydesk user set-kyc".
 func userSetKYC(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, email, dbPath := adminFlags("user set-kyc", getenv, stderr)
+	fs, email, dbc, err := adminFlags("user set-kyc", getenv, stderr)
+	if err != nil {
+		return err
+	}
 	status := fs.String("status", "", "the new KYC status: "+kycStatuses)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -67,7 +71,7 @@ func userSetKYC(ctx context.Context, args []string, getenv func(string) string, 
 		return usageError{fmt.Sprintf("user set-kyc: %q is not a KYC status; use one of %s", *status, kycStatuses)}
 	}
 
-	db, err := engine.Open(ctx, *dbPath)
+	db, err := dbc.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -100,7 +104,10 @@ func userSetDisabled(ctx context.Context, args []string, disabled bool, getenv f
 	if disabled {
 		cmd, action, done = "user disable", store.ActionUserDisabled, "disabled"
 	}
-	fs, email, dbPath := adminFlags(cmd, getenv, stderr)
+	fs, email, dbc, err := adminFlags(cmd, getenv, stderr)
+	if err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -109,7 +116,7 @@ func userSetDisabled(ctx context.Context, args []string, disabled bool, getenv f
 		return usageError{cmd + ": --email is required"}
 	}
 
-	db, err := engine.Open(ctx, *dbPath)
+	db, err := dbc.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -142,13 +149,16 @@ func userSetDisabled(ctx context.Context, args []string, disabled bool, getenv f
 // keysList is "keydesk keys list": key metadata as a table, never a key or
 // its hash.
 func keysList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, email, dbPath := adminFlags("keys list", getenv, stderr)
+	fs, email, dbc, err := adminFlags("keys list", getenv, stderr)
+	if err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	*email = strings.TrimSpace(*email)
 
-	db, err := engine.Open(ctx, *dbPath)
+	db, err := dbc.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,9 @@ Usage:
 
 Every flag of serve also reads an environment variable; see the README.
 The user and keys commands take --db or KEYDESK_DB, and are audited with "cli" as the actor.
+serve, user and keys take the PostgreSQL pool's limits too, each also from its KEYDESK_DB_… variable
+(a SQLite database ignores them): --db-max-conns N (10), --db-statement-timeout D (30s),
+--db-connect-timeout D (5s), --db-max-conn-idle-time D (5m), --db-max-conn-lifetime D (30m).
 Exit codes: 0 success, 1 failure (an unknown email, say), 2 a usage mistake.`
 
 // run is the whole program.
@@ -143,7 +146,7 @@ func sub(rest []string) string {
 // config is serve's configuration, from flags with environment fallbacks.
 type config struct {
 	addr           string
-	db             string
+	db             *dbConfig
 	demo           bool
 	signup         bool
 	secureCookies  bool
@@ -162,7 +165,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 		return def
 	}
 	addr := fs.String("addr", env("KEYDESK_ADDR", "127.0.0.1:8080"), "listen address (KEYDESK_ADDR)")
-	db := dbFlag(fs, getenv)
+	db, err := dbFlags(fs, getenv)
+	if err != nil {
+		return config{}, err
+	}
 	demoDefault, err := parseBool(orEmpty(getenv("KEYDESK_DEMO"), "false"))
 	if err != nil {
 		return config{}, usageError{"KEYDESK_DEMO: " + err.Error()}
@@ -194,7 +200,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 		return config{}, err
 	}
 
-	cfg := config{addr: *addr, db: *db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr)),
+	cfg := config{addr: *addr, db: db, demo: *demo, signup: signup.or(*demo), secureCookies: secure.or(!isLoopback(*addr)),
 		publicURL: *publicURL}
 	if cfg.policy, err = policy.policy(*demo); err != nil {
 		return config{}, err
@@ -228,9 +234,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	if hostWarning != "" {
-		fmt.Fprintln(stderr, "keydesk: warning:", hostWarning)
-		logger.Warn(hostWarning)
+	for _, warning := range []string{hostWarning, cfg.db.ignoredPoolSettings()} {
+		if warning != "" {
+			fmt.Fprintln(stderr, "keydesk: warning:", warning)
+			logger.Warn(warning)
+		}
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		// A soft limit makes the collector return short-lived buffers
@@ -238,7 +246,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 
-	db, err := engine.Open(ctx, cfg.db)
+	db, err := cfg.db.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -289,8 +297,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "Keydesk %s listening on http://%s (database %s)\n", version, ln.Addr(), redactDSN(cfg.db))
-	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db), "demo", cfg.demo,
+	fmt.Fprintf(stdout, "Keydesk %s listening on http://%s (database %s)\n", version, ln.Addr(), redactDSN(cfg.db.dsn))
+	logger.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db.dsn), "demo", cfg.demo,
 		"signup", cfg.signup, "secure_cookies", cfg.secureCookies)
 
 	go sweep(ctx, db, logger, sweepEvery)
@@ -355,7 +363,10 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	email := fs.String("email", "", "the account's email (required)")
 	name := fs.String("name", "", "the account's name (required)")
 	admin := fs.Bool("admin", false, "make the account an admin")
-	dbPath := dbFlag(fs, getenv)
+	dbc, err := dbFlags(fs, getenv)
+	if err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -377,7 +388,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 
-	db, err := engine.Open(ctx, *dbPath)
+	db, err := dbc.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -411,7 +422,10 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 	description := fs.String("description", "", "what the key is for")
 	scopes := fs.String("scopes", "", "the key's scopes, comma-separated; default: every scope but keys:verify")
 	expiresIn := fs.String("expires-in", "", "days the key lives (7, 30, 90 or 365), never, or the date it expires (YYYY-MM-DD, at 00:00 UTC); default 30")
-	dbPath := dbFlag(fs, getenv)
+	dbc, err := dbFlags(fs, getenv)
+	if err != nil {
+		return err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -432,7 +446,7 @@ func keysCreate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 
-	db, err := engine.Open(ctx, *dbPath)
+	db, err := dbc.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -514,13 +528,6 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
 	return b
-}
-
-// dbFlag is --db, with KEYDESK_DB as its fallback, as every command that
-// opens the store takes it.
-func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
-	return fs.String("db", orEnv(getenv, "KEYDESK_DB", "./data/keydesk.db"),
-		"the database: a SQLite file, or a postgres:// URL (KEYDESK_DB)")
 }
 
 // redactDSN is a --db value fit to print: a PostgreSQL URL's password

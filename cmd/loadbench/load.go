@@ -16,7 +16,8 @@ import (
 
 // scenario is one row of the table: a request, repeated.
 type scenario struct {
-	name string
+	store string // the store the server runs on: storeSQLite, storePostgres
+	name  string
 	// request builds the i-th request of client w; clients count from 0.
 	request func(w, i int) *http.Request
 	want    int // the status every answer must have
@@ -26,8 +27,17 @@ type scenario struct {
 	check func(body string) error
 }
 
+// title names the scenario in progress and errors.
+func (sc scenario) title() string {
+	if sc.store == "" {
+		return sc.name
+	}
+	return sc.store + ", " + sc.name
+}
+
 // result is what a scenario measured.
 type result struct {
+	store    string
 	name     string
 	requests int
 	elapsed  time.Duration
@@ -105,25 +115,25 @@ func get(ctx context.Context, target string, headers ...string) *http.Request {
 func probe(client *http.Client, sc scenario) error {
 	resp, err := client.Do(sc.request(0, 0))
 	if err != nil {
-		return fmt.Errorf("%s: %w", sc.name, err)
+		return fmt.Errorf("%s: %w", sc.title(), err)
 	}
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		if r, err = gzip.NewReader(resp.Body); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+			return fmt.Errorf("%s: %w", sc.title(), err)
 		}
 	}
 	body, err := io.ReadAll(r)
 	if err != nil {
-		return fmt.Errorf("%s: %w", sc.name, err)
+		return fmt.Errorf("%s: %w", sc.title(), err)
 	}
 	if resp.StatusCode != sc.want {
-		return fmt.Errorf("%s: status %d, want %d", sc.name, resp.StatusCode, sc.want)
+		return fmt.Errorf("%s: status %d, want %d", sc.title(), resp.StatusCode, sc.want)
 	}
 	if sc.check != nil {
 		if err := sc.check(string(body)); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+			return fmt.Errorf("%s: %w", sc.title(), err)
 		}
 	}
 	return nil
@@ -183,7 +193,7 @@ func drive(client *http.Client, sc scenario, clients int, warmup, dur time.Durat
 	elapsed := time.Since(measureFrom)
 	failed := slices.DeleteFunc(errs, func(err error) bool { return err == nil })
 	if len(failed) > 0 {
-		return nil, 0, fmt.Errorf("%s: %d of %d clients failed, the first with: %w", sc.name, len(failed), clients, failed[0])
+		return nil, 0, fmt.Errorf("%s: %d of %d clients failed, the first with: %w", sc.title(), len(failed), clients, failed[0])
 	}
 	return slices.Concat(lat...), elapsed, nil
 }

@@ -1,15 +1,19 @@
 // Command loadbench measures a real Keydesk server under load and writes the
 // figures to docs/BENCHMARKS.md; `make bench` runs it.
 //
-// It builds nothing: it runs the keydesk binary it is given as two
-// `keydesk serve` processes side by side, each on a SQLite file in a
-// temporary directory that it seeded first (a 1k-key and a 100k-key
-// inventory). It signs in over HTTP like a browser, then drives each
-// scenario over loopback with concurrent keep-alive clients for a fixed
-// time, the scenarios taking turns, and reports requests per second and
-// latency percentiles against the floor (/healthz on the same server), with
-// each server's peak resident memory read from /proc. It stops by itself;
-// nothing it starts outlives it.
+// It builds nothing: it runs the keydesk binary it is given as `keydesk
+// serve` processes side by side, each on a database it seeded first (a
+// 1k-key and a 100k-key inventory), on each store: SQLite files in a
+// temporary directory and, when PostgreSQL's server binaries are installed,
+// two databases on a throw-away PostgreSQL server it starts for the run
+// (store/pgtest's, with fsync on). It signs in over HTTP like a browser,
+// then drives each scenario over loopback with concurrent keep-alive
+// clients for a fixed time, the scenarios of both stores taking turns, and
+// reports requests per second and latency percentiles against the floor
+// (/healthz on the same store's server), with each server's peak resident
+// memory read from /proc. It stops by itself; nothing it starts outlives
+// it, but for a PostgreSQL cluster left in $TMPDIR/keydesk-pg-* when
+// loadbench is killed with SIGKILL.
 package main
 
 import (
@@ -54,6 +58,7 @@ type config struct {
 	small    int // keys in the small inventory (over small/10 users)
 	large    int // keys in the large one (over large/10 users)
 	keep     bool
+	postgres bool           // also measure the PostgreSQL store
 	only     *regexp.Regexp // the rows to measure, besides the floor; nil: all
 }
 
@@ -69,7 +74,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "load before each slice, not measured")
 	fs.IntVar(&c.small, "small", 1_000, "keys in the small inventory, over one user per 10 keys")
 	fs.IntVar(&c.large, "large", 100_000, "keys in the large inventory, over one user per 10 keys")
-	fs.BoolVar(&c.keep, "keep", false, "keep the temporary databases and server logs, and print where")
+	fs.BoolVar(&c.keep, "keep", false, "keep the SQLite databases and the servers' logs, and print where (the PostgreSQL cluster is removed)")
+	fs.BoolVar(&c.postgres, "postgres", true, "also measure the PostgreSQL store, on a throw-away server started from the installed binaries "+
+		"(without them, SQLite alone, and the report says so)")
 	only := fs.String("run", "", "measure only the rows matching this regexp, and the floor (for profiling; not with -out)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -122,32 +129,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "loadbench: "+format+"\n", a...) }
 	began, loadBefore := time.Now(), loadAverage()
 
-	progress("seeding %d keys over %d users, and a user with %d keys", cfg.small, cfg.small/10, store.MaxKeysPerUser)
-	small, err := seed(ctx, filepath.Join(tmp, "small", "keydesk.db"), cfg.small/10, cfg.small, true, began)
+	stores, pg, err := seedStores(ctx, cfg, tmp, began, progress)
+	defer func() {
+		if err := pg.stop(); err != nil {
+			progress("%v", err)
+		}
+	}()
 	if err != nil {
 		return err
 	}
-	progress("seeding %d keys over %d users", cfg.large, cfg.large/10)
-	large, err := seed(ctx, filepath.Join(tmp, "large", "keydesk.db"), cfg.large/10, cfg.large, false, began)
-	if err != nil {
-		return err
-	}
+	rep := report{cfg: cfg, bin: bin, stores: stores, postgres: pg.about, started: began, loadBefore: loadBefore}
 
-	// Both servers run for the whole measurement, one idle while the other
+	// Every server runs for the whole measurement, the others idle while one
 	// is measured, so that the scenarios can take turns: drift in what else
-	// the machine does then touches every row alike.
-	smallSrv, err := startServer(ctx, bin, small.path, filepath.Join(tmp, "small.log"))
-	if err != nil {
-		return err
+	// the machine does then touches every row, of either store, alike.
+	var servers []*server
+	stopAll := func() error {
+		var errs []error
+		for _, s := range servers {
+			errs = append(errs, s.stop())
+		}
+		return errors.Join(errs...)
 	}
-	largeSrv, err := startServer(ctx, bin, large.path, filepath.Join(tmp, "large.log"))
-	if err != nil {
-		return errors.Join(err, smallSrv.stop())
+	for _, st := range stores {
+		for _, half := range []struct {
+			ds  *dataset
+			srv **server
+			log string
+		}{{st.small, &st.smallSrv, st.slug + "-small.log"}, {st.large, &st.largeSrv, st.slug + "-large.log"}} {
+			srv, err := startServer(ctx, bin, half.ds.dsn, filepath.Join(tmp, half.log))
+			if err != nil {
+				return errors.Join(fmt.Errorf("%s: %w", st.name, err), stopAll())
+			}
+			*half.srv = srv
+			servers = append(servers, srv)
+		}
 	}
-	rep := report{cfg: cfg, bin: bin, small: small, large: large, started: began, loadBefore: loadBefore}
-	err = measure(ctx, cfg, &rep, smallSrv, largeSrv, progress)
-	err = errors.Join(err, smallSrv.stop(), largeSrv.stop())
-	rep.rssSmall, rep.rssLarge = smallSrv.peakRSS(), largeSrv.peakRSS()
+	err = measure(ctx, cfg, &rep, progress)
+	err = errors.Join(err, stopAll())
+	for _, st := range stores {
+		st.rssSmall, st.rssLarge = st.smallSrv.peakRSS(), st.largeSrv.peakRSS()
+	}
 	if err == nil {
 		err = measureBursts(ctx, cfg, &rep, bin, tmp, progress)
 	}
@@ -171,21 +193,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// measure signs in, checks one answer of every scenario, then runs the
-// scenarios in rounds, each taking its turn for duration/rounds, and puts
-// one row per scenario in the report.
-func measure(ctx context.Context, cfg config, rep *report, small, large *server, progress func(string, ...any)) error {
-	scs, err := smallScenarios(ctx, small.base, rep.small)
-	if err != nil {
-		return err
+// measure signs in, checks one answer of every scenario of every store,
+// then runs the scenarios in rounds, each taking its turn for
+// duration/rounds, and puts one row per scenario and store in the report.
+func measure(ctx context.Context, cfg config, rep *report, progress func(string, ...any)) error {
+	var scs []scenario
+	for _, st := range rep.stores {
+		small, err := smallScenarios(ctx, st.smallSrv.base, st.small)
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+		large, err := inventoryScenarios(ctx, st.largeSrv.base, st.large, sizeLabel(cfg.large))
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+		for _, sc := range slices.Concat(small, large) {
+			sc.store = st.name
+			scs = append(scs, sc)
+		}
 	}
-	inv, err := inventoryScenarios(ctx, large.base, rep.large, sizeLabel(cfg.large))
-	if err != nil {
-		return err
-	}
-	scs = append(scs, inv...)
 	if cfg.only != nil {
-		scs = slices.DeleteFunc(scs, func(sc scenario) bool { return sc.name != rowFloor && !cfg.only.MatchString(sc.name) })
+		scs = slices.DeleteFunc(scs, func(sc scenario) bool { return sc.name != rowFloor && !cfg.only.MatchString(sc.title()) })
 	}
 
 	client := newClient(cfg.clients)
@@ -216,17 +244,20 @@ func measure(ctx context.Context, cfg config, rep *report, small, large *server,
 		}
 	}
 	for i, sc := range scs {
-		r, err := summarize(sc.name, samples[i], elapsed[i])
+		r, err := summarize(sc.title(), samples[i], elapsed[i])
 		if err != nil {
 			return err
 		}
+		r.store, r.name = sc.store, sc.name
 		rep.results = append(rep.results, r)
 	}
 	return nil
 }
 
 // measureBursts runs the login bursts, each on a fresh server over the
-// small database, after the other servers have stopped.
+// small SQLite database, after the other servers have stopped. They measure
+// the server's memory under a burst of password hashes, which the store
+// does not change.
 func measureBursts(ctx context.Context, cfg config, rep *report, bin, tmp string, progress func(string, ...any)) error {
 	for _, spread := range []bool{false, true} {
 		name := rowBurstOne
@@ -237,7 +268,8 @@ func measureBursts(ctx context.Context, cfg config, rep *report, bin, tmp string
 			continue
 		}
 		progress("%s", name)
-		r, err := loginBurst(ctx, bin, rep.small.path, filepath.Join(tmp, fmt.Sprintf("burst-%t.log", spread)), rep.small.keyPageUser, spread)
+		lite := rep.stores[0].small
+		r, err := loginBurst(ctx, bin, lite.dsn, filepath.Join(tmp, fmt.Sprintf("burst-%t.log", spread)), lite.keyPageUser, spread)
 		if err != nil {
 			return err
 		}

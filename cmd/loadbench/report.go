@@ -10,8 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
+
+	"keydesk/store/postgres"
 )
 
 // The table's rows; the targets find their rows by these names.
@@ -35,23 +38,24 @@ const (
 
 // report is one run, ready to print.
 type report struct {
-	cfg                config
-	bin                string
-	small, large       *dataset
-	results            []result
-	bursts             []burstResult
-	rssSmall, rssLarge int64
-	started            time.Time
-	elapsed            time.Duration
+	cfg     config
+	bin     string
+	stores  []*storeRun // SQLite first
+	results []result
+	bursts  []burstResult
+	// postgres describes the PostgreSQL server, or says why there was none.
+	postgres string
+	started  time.Time
+	elapsed  time.Duration
 	// loadBefore and loadAfter are the machine's 1-minute load average at
 	// the start and the end of the run: well above 0 at the start means
 	// other work shared the CPUs.
 	loadBefore, loadAfter string
 }
 
-func (r *report) find(name string) (result, bool) {
+func (r *report) find(store, name string) (result, bool) {
 	for _, x := range r.results {
-		if x.name == name {
+		if x.store == store && x.name == name {
 			return x, true
 		}
 	}
@@ -61,7 +65,6 @@ func (r *report) find(name string) (result, bool) {
 // markdown is the run's section of docs/BENCHMARKS.md.
 func (r *report) markdown() string {
 	var b strings.Builder
-	floor, _ := r.find(rowFloor)
 	fmt.Fprintf(&b, "## Results\n\n")
 	fmt.Fprintf(&b, "Run of %s on %s. %d clients over loopback; each scenario measured for %v in all, "+
 		"in %d turns of %v each after %v of unmeasured warm-up; the whole run took %.0f s. "+
@@ -69,17 +72,50 @@ func (r *report) markdown() string {
 		r.started.UTC().Format("2006-01-02 15:04 UTC"), machine(r.bin), r.cfg.clients, r.cfg.duration,
 		r.cfg.rounds, r.cfg.duration/time.Duration(r.cfg.rounds), r.cfg.warmup, r.elapsed.Seconds(),
 		r.loadBefore, r.loadAfter)
-	fmt.Fprintf(&b, "| Scenario | req/s | p50 | p99 | req/s vs floor | p99 vs floor |\n")
-	fmt.Fprintf(&b, "| --- | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, x := range r.results {
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.2f× | %.2f× |\n", x.name, x.rps(), ms(x.p50), ms(x.p99),
-			x.rps()/floor.rps(), float64(x.p99)/float64(floor.p99))
+	if len(r.stores) > 1 {
+		fmt.Fprintf(&b, "The PostgreSQL rows: %s, started for the run on the same machine and reached over loopback TCP; "+
+			"each `keydesk serve` on it with the default pool (at most %d connections).\n\n", r.postgres, postgres.DefaultMaxOpenConns)
+	} else {
+		fmt.Fprintf(&b, "**SQLite only.** PostgreSQL was %s.\n\n", r.postgres)
 	}
-	fmt.Fprintf(&b, "\nPeak RSS of the server (VmHWM): %s on the %s-key database, %s on the %s-key database.\n",
-		mib(r.rssSmall), sizeLabel(r.cfg.small), mib(r.rssLarge), sizeLabel(r.cfg.large))
+
+	// Each scenario's rows side by side, one per store; "vs floor" is
+	// against the floor of the same store's run.
+	fmt.Fprintf(&b, "| Scenario | Store | req/s | p50 | p99 | req/s vs floor | p99 vs floor |\n")
+	fmt.Fprintf(&b, "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n")
+	var names []string
+	for _, x := range r.results {
+		if !slices.Contains(names, x.name) {
+			names = append(names, x.name)
+		}
+	}
+	for _, name := range names {
+		for _, st := range r.stores {
+			x, ok := r.find(st.name, name)
+			if !ok {
+				continue
+			}
+			floor, _ := r.find(st.name, rowFloor)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.2f× | %.2f× |\n", x.name, st.name, x.rps(), ms(x.p50), ms(x.p99),
+				x.rps()/floor.rps(), float64(x.p99)/float64(floor.p99))
+		}
+	}
+	fmt.Fprintf(&b, "\nPeak RSS of the server (VmHWM")
+	if len(r.stores) > 1 {
+		fmt.Fprintf(&b, "; keydesk's own, not PostgreSQL's")
+	}
+	fmt.Fprintf(&b, "): ")
+	for i, st := range r.stores {
+		if i > 0 {
+			fmt.Fprintf(&b, "; ")
+		}
+		fmt.Fprintf(&b, "%s %s on the %s-key database, %s on the %s-key database", st.name,
+			mib(st.rssSmall), sizeLabel(r.cfg.small), mib(st.rssLarge), sizeLabel(r.cfg.large))
+	}
+	fmt.Fprintf(&b, ".\n")
 	if len(r.bursts) > 0 {
 		fmt.Fprintf(&b, "\n### Login bursts\n\n%d sign-ins with the right password sent at once, each on its own connection, "+
-			"to a fresh server on the %s-key database; its peak RSS is the burst's. All are for one account, whose attempts are "+
+			"to a fresh server on the %s-key SQLite database; its peak RSS is the burst's. All are for one account, whose attempts are "+
 			"counted before the hash: past %d under way for it, or past the address's few places in the hash queue, the rest "+
 			"are told 429 at once, and past a full queue 503 at once.\n\n", burstLogins, sizeLabel(r.cfg.small), 5)
 		fmt.Fprintf(&b, "| Burst | 303 | 429 | 503 | last answer after | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
@@ -88,50 +124,63 @@ func (r *report) markdown() string {
 				x.statuses[http.StatusTooManyRequests], x.statuses[http.StatusServiceUnavailable], ms(x.last), mib(x.peak))
 		}
 	}
-	fmt.Fprintf(&b, "\nThe valid-key row rotates over %d distinct keys of %d users; each invalid-key row over as many "+
+	lite := r.stores[0]
+	fmt.Fprintf(&b, "\nIn each store the valid-key row rotates over %d distinct keys of %d users; each invalid-key row over as many "+
 		"distinct bad keys. The inventories: %d keys over %d users, and %d keys over %d users, "+
 		"each with an admin (the first also with the user holding 50 keys).\n",
-		len(r.small.valid), r.small.validOwners, r.small.keys, r.small.users, r.large.keys, r.large.users)
+		len(lite.small.valid), lite.small.validOwners, lite.small.keys, lite.small.users, lite.large.keys, lite.large.users)
 
-	fmt.Fprintf(&b, "\n### Targets\n\n| target | this run | met |\n| --- | --- | --- |\n")
+	fmt.Fprintf(&b, "\n### Targets\n\n| target | store | this run | met |\n| --- | --- | --- | --- |\n")
 	met := func(ok bool) string {
 		if ok {
 			return "yes"
 		}
 		return "**no**"
 	}
-	if me, ok := r.find(rowMeValid); ok {
-		ratio := me.rps() / floor.rps()
-		fmt.Fprintf(&b, "| `/api/v1/me` (valid key) ≥ %.1f× the floor's req/s | %.2f× | %s |\n",
-			targetMeThroughput, ratio, met(ratio >= targetMeThroughput))
-		p99 := float64(me.p99) / float64(floor.p99)
-		fmt.Fprintf(&b, "| `/api/v1/me` (valid key) p99 ≤ %.0f× the floor's | %.2f× (%s vs %s) | %s |\n",
-			targetMeP99, p99, ms(me.p99), ms(floor.p99), met(p99 <= targetMeP99))
+	row := func(target, store, got string, ok bool) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", target, store, got, met(ok))
+	}
+	for _, st := range r.stores {
+		floor, _ := r.find(st.name, rowFloor)
+		if me, ok := r.find(st.name, rowMeValid); ok {
+			ratio := me.rps() / floor.rps()
+			row(fmt.Sprintf("`/api/v1/me` (valid key) ≥ %.1f× the floor's req/s", targetMeThroughput), st.name,
+				fmt.Sprintf("%.2f×", ratio), ratio >= targetMeThroughput)
+			p99 := float64(me.p99) / float64(floor.p99)
+			row(fmt.Sprintf("`/api/v1/me` (valid key) p99 ≤ %.0f× the floor's", targetMeP99), st.name,
+				fmt.Sprintf("%.2f× (%s vs %s)", p99, ms(me.p99), ms(floor.p99)), p99 <= targetMeP99)
+		}
 	}
 	for _, t := range []struct{ label, row string }{
 		{"admin inventory, first page", rowAdminFirst},
 		{"admin inventory, search", rowAdminSearch},
 	} {
-		k1, ok1 := r.find(fmt.Sprintf(t.row, sizeLabel(r.cfg.small)))
-		k100, ok100 := r.find(fmt.Sprintf(t.row, sizeLabel(r.cfg.large)))
-		if !ok1 || !ok100 {
-			continue
+		for _, st := range r.stores {
+			k1, ok1 := r.find(st.name, fmt.Sprintf(t.row, sizeLabel(r.cfg.small)))
+			k100, ok100 := r.find(st.name, fmt.Sprintf(t.row, sizeLabel(r.cfg.large)))
+			if !ok1 || !ok100 {
+				continue
+			}
+			slower := k1.rps() / k100.rps()
+			p50 := float64(k100.p50) / float64(k1.p50)
+			p99 := float64(k100.p99) / float64(k1.p99)
+			row(fmt.Sprintf("%s: %s within %.0f× of %s", t.label, sizeLabel(r.cfg.large), targetScale, sizeLabel(r.cfg.small)), st.name,
+				fmt.Sprintf("req/s %.2f×, p50 %.2f×, p99 %.2f×", 1/slower, p50, p99), max(slower, p50, p99) <= targetScale)
 		}
-		slower := k1.rps() / k100.rps()
-		p50 := float64(k100.p50) / float64(k1.p50)
-		p99 := float64(k100.p99) / float64(k1.p99)
-		worst := max(slower, p50, p99)
-		fmt.Fprintf(&b, "| %s: %s within %.0f× of %s | req/s %.2f×, p50 %.2f×, p99 %.2f× | %s |\n",
-			t.label, sizeLabel(r.cfg.large), targetScale, sizeLabel(r.cfg.small), 1/slower, p50, p99, met(worst <= targetScale))
 	}
-	peak := max(r.rssSmall, r.rssLarge)
-	for _, x := range r.bursts {
-		peak = max(peak, x.peak)
-	}
-	if peak > 0 {
-		fmt.Fprintf(&b, "| peak RSS ≤ %s | %s | %s |\n", mib(targetRSS), mib(peak), met(peak <= targetRSS))
-	} else {
-		fmt.Fprintf(&b, "| peak RSS ≤ %s | not measured (no /proc) | n/a |\n", mib(targetRSS))
+	for i, st := range r.stores {
+		peak := max(st.rssSmall, st.rssLarge)
+		if i == 0 {
+			for _, x := range r.bursts {
+				peak = max(peak, x.peak)
+			}
+		}
+		target := fmt.Sprintf("peak RSS ≤ %s", mib(targetRSS))
+		if peak > 0 {
+			row(target, st.name, mib(peak), peak <= targetRSS)
+		} else {
+			fmt.Fprintf(&b, "| %s | %s | not measured (no /proc) | n/a |\n", target, st.name)
+		}
 	}
 	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the driver store uses; registered here for the bulk inserts
 
 	"keydesk/store"
@@ -22,9 +23,9 @@ type account struct {
 
 // dataset is what seed put in one database.
 type dataset struct {
-	path  string
-	users int // inventory owners, besides the accounts below
-	keys  int // inventory keys, besides keyPageUser's
+	dsn   string // as keydesk serve --db takes it: a SQLite file or a postgres:// URL
+	users int    // inventory owners, besides the accounts below
+	keys  int    // inventory keys, besides keyPageUser's
 	admin account
 	// keyPageUser holds store.MaxKeysPerUser keys, for the API Auth Key
 	// page; zero when the dataset has none.
@@ -39,28 +40,37 @@ type dataset struct {
 var keyNames = []string{"ci-deploy", "billing-sync", "staging", "mobile-app", "data-export",
 	"webhook-relay", "analytics", "backup-job", "terraform", "support-bot"}
 
-// seed creates the database at path through the store (so the migrations
-// and the signing-in accounts are exactly the application's), then bulk
-// inserts the inventory with plain SQL in one transaction: users owners
-// with keys keys spread over them, shaped like the store's own inventory
-// benchmark (a tenth of the keys disabled, a third never used, one owner
-// in a hundred disabled). Keys are real: generated, hashed and masked as
-// the application does, so any enabled one answers /api/v1/me.
-func seed(ctx context.Context, path string, users, keys int, withKeyPage bool, now time.Time) (*dataset, error) {
-	ds := &dataset{path: path, users: users, keys: keys,
+// seed creates the database dsn names through the store (so the
+// migrations and the signing-in accounts are exactly the application's),
+// then bulk inserts the inventory with plain SQL in one transaction: users
+// owners with keys keys spread over them, shaped like the store's own
+// inventory benchmark (a tenth of the keys disabled, a third never used,
+// one owner in a hundred disabled). Keys are real: generated, hashed and
+// masked as the application does, so any enabled one answers /api/v1/me.
+// Both engines get the same rows from inventory, each with its own keys.
+func seed(ctx context.Context, dsn string, users, keys int, withKeyPage bool, now time.Time) (*dataset, error) {
+	where := dsn
+	if engine.IsPostgres(dsn) {
+		where = "the PostgreSQL database"
+	}
+	ds := &dataset{dsn: dsn, users: users, keys: keys,
 		admin: account{"admin@example.com", "bench-admin-" + randomHex(8)}}
 	if withKeyPage {
 		ds.keyPageUser = account{"pat@example.com", "bench-user-" + randomHex(8)}
 	}
 	if err := seedAccounts(ctx, ds); err != nil {
-		return nil, fmt.Errorf("seed %s: %w", path, err)
+		return nil, fmt.Errorf("seed %s: %w", where, err)
 	}
-	valid, owners, err := bulkInsert(ctx, path, users, keys, now)
-	if err != nil {
-		return nil, fmt.Errorf("seed %s: %w", path, err)
+	inv := inventory(users, keys, now)
+	insert := insertSQLite
+	if engine.IsPostgres(dsn) {
+		insert = insertPostgres
 	}
-	ds.valid = append(ds.valid, valid...)
-	ds.validOwners += owners
+	if err := insert(ctx, dsn, inv); err != nil {
+		return nil, fmt.Errorf("seed %s: %w", where, err)
+	}
+	ds.valid = append(ds.valid, inv.valid...)
+	ds.validOwners += inv.validOwners
 	return ds, nil
 }
 
@@ -68,7 +78,7 @@ func seed(ctx context.Context, path string, users, keys int, withKeyPage bool, n
 // with store.MaxKeysPerUser keys, through the store as the application
 // would.
 func seedAccounts(ctx context.Context, ds *dataset) error {
-	db, err := engine.Open(ctx, ds.path)
+	db, err := engine.Open(ctx, ds.dsn)
 	if err != nil {
 		return err
 	}
@@ -98,77 +108,174 @@ func seedAccounts(ctx context.Context, ds *dataset) error {
 	return nil
 }
 
-// bulkInsert adds the inventory in one transaction and returns the keys
-// that authenticate and how many users own them.
-func bulkInsert(ctx context.Context, path string, users, keys int, now time.Time) (valid []string, owners int, err error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, 0, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+// seedRows is an inventory, ready for either engine's bulk insert: users
+// first, each key naming its owner by index into users.
+type seedRows struct {
+	users []seedUser
+	keys  []seedKey
+	// valid are the secrets of the keys that authenticate (enabled, with an
+	// enabled owner), and validOwners how many users own them.
+	valid       []string
+	validOwners int
+}
 
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+type seedUser struct {
+	publicID, name, email, kalpID string
+	kyc                           store.KYCStatus
+	disabled                      bool
+	createdAt                     int64 // ms
+}
 
-	insUser, err := tx.PrepareContext(ctx, `INSERT INTO users (public_id, name, email, password_hash, kalp_id,
-		kyc_status, disabled, created_at, updated_at) VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, 0, err
-	}
+type seedKey struct {
+	publicID          string
+	owner             int // index into seedRows.users
+	name, description string
+	hash, last4       string
+	enabled           bool
+	createdAt         int64  // ms, also updated_at
+	lastUsedAt        *int64 // ms; nil: never used
+}
+
+// inventory makes users owners and keys keys, with fresh secrets.
+func inventory(users, keys int, now time.Time) seedRows {
 	kyc := []store.KYCStatus{store.KYCVerified, store.KYCPending, store.KYCNotStarted, store.KYCRejected}
-	ids := make([]int64, users)
-	ms := now.UnixMilli()
+	inv := seedRows{users: make([]seedUser, users), keys: make([]seedKey, keys)}
 	for i := range users {
-		res, err := insUser.ExecContext(ctx, fmt.Sprintf("usr_%016x", i+1), fmt.Sprintf("Test User %05d", i),
-			fmt.Sprintf("user%05d@example.com", i), fmt.Sprintf("tkalp%036x", i+1), kyc[i%len(kyc)],
-			ownerDisabled(i), ms, ms)
-		if err != nil {
-			return nil, 0, err
-		}
-		if ids[i], err = res.LastInsertId(); err != nil {
-			return nil, 0, err
-		}
-	}
-
-	insKey, err := tx.PrepareContext(ctx, `INSERT INTO api_keys (public_id, user_id, name, description, hash,
-		last4, enabled, created_at, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, 0, err
+		inv.users[i] = seedUser{publicID: fmt.Sprintf("usr_%016x", i+1), name: fmt.Sprintf("Test User %05d", i),
+			email: fmt.Sprintf("user%05d@example.com", i), kalpID: fmt.Sprintf("tkalp%036x", i+1), kyc: kyc[i%len(kyc)],
+			disabled: ownerDisabled(i), createdAt: now.UnixMilli()}
 	}
 	owned := map[int]bool{}
 	for i := range keys {
 		secret := store.GenerateKey()
 		owner := i % users
 		created := now.Add(-time.Duration(i+1) * time.Minute)
-		var used any // a third never used
-		if i%3 != 0 {
+		k := seedKey{publicID: fmt.Sprintf("key_%016x", i+1), owner: owner,
+			name:        fmt.Sprintf("%s %d", keyNames[i%len(keyNames)], i),
+			description: "Used by the " + keyNames[i%len(keyNames)] + " service.",
+			hash:        store.HashKey(secret), last4: secret[len(secret)-4:],
+			enabled: i%10 != 9, createdAt: created.UnixMilli()}
+		if i%3 != 0 { // a third never used
 			// Between creation and a minute ago: older than the 30-second
 			// Last Used interval, so each key's first call writes.
-			used = created.Add(time.Duration(i%200) * time.Minute / 2).UnixMilli()
+			used := created.Add(time.Duration(i%200) * time.Minute / 2).UnixMilli()
+			k.lastUsedAt = &used
 		}
-		enabled := i%10 != 9
-		name := fmt.Sprintf("%s %d", keyNames[i%len(keyNames)], i)
-		if _, err := insKey.ExecContext(ctx, fmt.Sprintf("key_%016x", i+1), ids[owner], name,
-			"Used by the "+keyNames[i%len(keyNames)]+" service.", store.HashKey(secret), secret[len(secret)-4:],
-			enabled, created.UnixMilli(), created.UnixMilli(), used); err != nil {
-			return nil, 0, err
-		}
-		if enabled && !ownerDisabled(owner) {
-			valid = append(valid, secret)
+		inv.keys[i] = k
+		if k.enabled && !ownerDisabled(owner) {
+			inv.valid = append(inv.valid, secret)
 			owned[owner] = true
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, 0, err
+	inv.validOwners = len(owned)
+	return inv
+}
+
+// insertSQLite adds the inventory to the SQLite file at path in one
+// transaction.
+func insertSQLite(ctx context.Context, path string, inv seedRows) error {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return err
 	}
-	return valid, len(owned), nil
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	insUser, err := tx.PrepareContext(ctx, `INSERT INTO users (public_id, name, email, password_hash, kalp_id,
+		kyc_status, disabled, created_at, updated_at) VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(inv.users))
+	for i, u := range inv.users {
+		res, err := insUser.ExecContext(ctx, u.publicID, u.name, u.email, u.kalpID, u.kyc, u.disabled, u.createdAt, u.createdAt)
+		if err != nil {
+			return err
+		}
+		if ids[i], err = res.LastInsertId(); err != nil {
+			return err
+		}
+	}
+
+	insKey, err := tx.PrepareContext(ctx, `INSERT INTO api_keys (public_id, user_id, name, description, hash,
+		last4, enabled, created_at, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for _, k := range inv.keys {
+		var used any
+		if k.lastUsedAt != nil {
+			used = *k.lastUsedAt
+		}
+		if _, err := insKey.ExecContext(ctx, k.publicID, ids[k.owner], k.name, k.description, k.hash, k.last4,
+			k.enabled, k.createdAt, k.createdAt, used); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// insertPostgres adds the inventory to the PostgreSQL database at url in
+// one transaction, with COPY: the rows take the ids after the accounts the
+// store made, and the identity sequences are moved past them, as
+// `keydesk db copy` does. Then VACUUM ANALYZE gives the planner the
+// statistics and the visibility map that autovacuum would give a table
+// this size within a minute or so, rather than partway through the run.
+func insertPostgres(ctx context.Context, url string, inv seedRows) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
+
+	var userBase, keyBase int64
+	if err := tx.QueryRow(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM users), (SELECT coalesce(max(id), 0) FROM api_keys)`).
+		Scan(&userBase, &keyBase); err != nil {
+		return err
+	}
+	users := make([][]any, len(inv.users))
+	for i, u := range inv.users {
+		users[i] = []any{userBase + int64(i) + 1, u.publicID, u.name, u.email, "x", u.kalpID, string(u.kyc), u.disabled,
+			u.createdAt, u.createdAt}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "public_id", "name", "email", "password_hash",
+		"kalp_id", "kyc_status", "disabled", "created_at", "updated_at"}, pgx.CopyFromRows(users)); err != nil {
+		return fmt.Errorf("copy users: %w", err)
+	}
+	keys := make([][]any, len(inv.keys))
+	for i, k := range inv.keys {
+		keys[i] = []any{keyBase + int64(i) + 1, k.publicID, userBase + int64(k.owner) + 1, k.name, k.description, k.hash,
+			k.last4, k.enabled, k.createdAt, k.createdAt, k.lastUsedAt}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"api_keys"}, []string{"id", "public_id", "user_id", "name", "description",
+		"hash", "last4", "enabled", "created_at", "updated_at", "last_used_at"}, pgx.CopyFromRows(keys)); err != nil {
+		return fmt.Errorf("copy keys: %w", err)
+	}
+	for _, table := range []string{"users", "api_keys"} {
+		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'), (SELECT max(id) FROM `+table+`))`); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "VACUUM ANALYZE users, api_keys")
+	return err
 }
 
 func ownerDisabled(i int) bool { return i%100 == 99 }

@@ -13,12 +13,20 @@ import (
 	"keydesk/store/sqlstore"
 )
 
-// Open opens and migrates the store dsn names.
+// Open opens and migrates the store dsn names, a PostgreSQL one with the
+// pool's default limits and timeouts.
 func Open(ctx context.Context, dsn string, opts ...sqlstore.Option) (*sqlstore.DB, error) {
+	return OpenWith(ctx, dsn, postgres.PoolConfig{}, opts...)
+}
+
+// OpenWith is Open with the PostgreSQL pool's limits and timeouts. A
+// SQLite store ignores them: its single writer and small pool of readers
+// on a local file have no server to bound (see sqlite.Open).
+func OpenWith(ctx context.Context, dsn string, pool postgres.PoolConfig, opts ...sqlstore.Option) (*sqlstore.DB, error) {
 	if IsPostgres(dsn) {
 		// pgx reads the scheme in lower case only.
 		scheme, rest, _ := strings.Cut(dsn, "://")
-		return postgres.Open(ctx, strings.ToLower(scheme)+"://"+rest, postgres.PoolConfig{}, opts...)
+		return postgres.Open(ctx, strings.ToLower(scheme)+"://"+rest, pool, opts...)
 	}
 	return sqlite.Open(ctx, dsn, opts...)
 }

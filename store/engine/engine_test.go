@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"keydesk/store/pgtest"
+	"keydesk/store/postgres"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -48,4 +49,29 @@ func TestUnreachablePostgresIsAnError(t *testing.T) {
 	if entries, _ := os.ReadDir("."); len(entries) != 0 {
 		t.Errorf("a PostgreSQL URL left %v behind", entries)
 	}
+}
+
+// OpenWith hands the pool's settings to a PostgreSQL store, and a SQLite
+// store opens with them as without.
+func TestOpenWithTakesThePoolSettings(t *testing.T) {
+	ctx := context.Background()
+	pool := postgres.PoolConfig{MaxOpenConns: 2, StatementTimeout: 2 * time.Second}
+	db, err := OpenWith(ctx, pgtest.Database(t), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write, _ := db.Pools()
+	var timeout string
+	if err := write.QueryRowContext(ctx, "SHOW statement_timeout").Scan(&timeout); err != nil {
+		t.Fatal(err)
+	}
+	if max := write.Stats().MaxOpenConnections; max != 2 || timeout != "2s" {
+		t.Errorf("MaxOpenConnections %d, statement_timeout %q; want 2 and 2s", max, timeout)
+	}
+	lite, err := OpenWith(ctx, filepath.Join(t.TempDir(), "keydesk.db"), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite.Close()
 }

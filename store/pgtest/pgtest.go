@@ -6,6 +6,9 @@
 // a fresh database on that server, dropped afterwards, so tests stay
 // independent and may run in parallel.
 //
+// Start and Stop need no testing.TB: cmd/loadbench runs its benchmark's
+// PostgreSQL with them too.
+//
 // A package that uses it calls Main from its TestMain. Where no PostgreSQL
 // can be had, Database skips the test and says why, loudly; under CI (CI set)
 // it fails instead, since CI installs the server and must run both stores.
@@ -49,11 +52,26 @@ type Server struct {
 	runAs  string // the user that owns the cluster when we run as root
 }
 
+// ErrNoBinaries is Start's error when no PostgreSQL server binaries are
+// installed.
+var ErrNoBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl) not found")
+
+// Options change how StartWith sets the server up.
+type Options struct {
+	// Durable keeps PostgreSQL's own fsync, synchronous_commit and
+	// full_page_writes (all on), so that a commit costs what it costs in
+	// production: for a benchmark. Tests leave it off.
+	Durable bool
+}
+
 // Start initialises a new cluster in a temp dir and starts it on a free
 // loopback port, trusting local connections by the user "keydesk". It runs
 // the server binaries as the "postgres" user when the process is root, since
 // initdb refuses root.
-func Start(ctx context.Context) (*Server, error) {
+func Start(ctx context.Context) (*Server, error) { return StartWith(ctx, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, o Options) (*Server, error) {
 	binDir, err := findBinDir()
 	if err != nil {
 		return nil, err
@@ -85,10 +103,12 @@ func Start(ctx context.Context) (*Server, error) {
 			s.remove()
 			return nil, err
 		}
-		// Durability is worthless to a throw-away server: fsync off makes
-		// every commit cheap, which keeps the suites fast.
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "+
-			"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200", port, dir)
+		if !o.Durable {
+			// Durability is worthless to a throw-away server: fsync off
+			// makes every commit cheap, which keeps the suites fast.
+			opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+		}
 		out, err := s.command(ctx, "pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "server.log"),
 			"-w", "-t", "60", "start").CombinedOutput()
 		if err == nil {
@@ -241,7 +261,7 @@ func findBinDir() (string, error) {
 			return d, nil
 		}
 	}
-	return "", errors.New("PostgreSQL server binaries (initdb, pg_ctl) not found")
+	return "", ErrNoBinaries
 }
 
 func version(binDir string) int {

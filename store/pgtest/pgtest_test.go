@@ -3,6 +3,10 @@ package pgtest_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"keydesk/store/pgtest"
@@ -58,4 +62,47 @@ func open(t *testing.T, url string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// The tests' server runs with fsync off; a Durable one, as the benchmark
+// starts, keeps PostgreSQL's defaults, and Stop removes its files.
+func TestDurableServer(t *testing.T) {
+	ctx := context.Background()
+	show := func(url, setting string) string {
+		t.Helper()
+		var v string
+		if err := open(t, url).QueryRowContext(ctx, "SHOW "+setting).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got := show(pgtest.Database(t), "fsync"); got != "off" {
+		t.Errorf("the tests' server: fsync = %s, want off", got)
+	}
+	if os.Getenv(pgtest.EnvURL) != "" {
+		t.Skipf("%s names the server; no other is started", pgtest.EnvURL)
+	}
+	srv, err := pgtest.StartWith(ctx, pgtest.Options{Durable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Stop()
+		}
+	}()
+	for _, setting := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		if got := show(srv.URL, setting); got != "on" {
+			t.Errorf("a durable server: %s = %s, want on", setting, got)
+		}
+	}
+	dir := filepath.Dir(show(srv.URL, "data_directory"))
+	stopped = true
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is still there after Stop: %v", dir, err)
+	}
 }

@@ -155,6 +155,31 @@ func TestOpenPoolLifetimes(t *testing.T) {
 	}
 }
 
+// The store that Open returns runs on a pool with the settings it was
+// given: the connection limit, and the statement timeout on the server.
+func TestOpenGivesTheStoreItsPool(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, pgtest.Database(t), PoolConfig{MaxOpenConns: 3, StatementTimeout: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write, read := db.Pools()
+	if write != read {
+		t.Error("the store reads and writes through two pools; Open makes one")
+	}
+	if got := write.Stats().MaxOpenConnections; got != 3 {
+		t.Errorf("MaxOpenConnections = %d, want 3", got)
+	}
+	var timeout string
+	if err := write.QueryRowContext(ctx, "SHOW statement_timeout").Scan(&timeout); err != nil {
+		t.Fatal(err)
+	}
+	if timeout != "1500ms" {
+		t.Errorf("statement_timeout = %q, want 1500ms", timeout)
+	}
+}
+
 // With no settings, the pool takes the documented defaults.
 func TestOpenPoolDefaults(t *testing.T) {
 	ctx := context.Background()

@@ -44,8 +44,9 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 		return store.InventoryPage{}, err
 	}
 	rows, next, err := page(ctx, db, keyset{
-		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` FROM api_keys AS k JOIN users AS u ON u.id = k.user_id`,
+		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` FROM ` + inventoryTables,
 		where:      where, args: args,
+		anyOf: db.inventorySearch(f.Query), tables: inventoryTables,
 		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
 		after: f.After, limit: f.Limit,
 	}, func(row rowScanner) (store.InventoryRow, any, int64, error) {
@@ -58,6 +59,9 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 	}
 	return store.InventoryPage{Rows: rows, Next: next}, nil
 }
+
+// inventoryTables are the inventory's: each key with its owner.
+const inventoryTables = `api_keys AS k JOIN users AS u ON u.id = k.user_id`
 
 // inventoryColumns are what scanInventoryRow reads: a key and its owner.
 var inventoryColumns = keyColumnsAs("k.") + `, u.id, u.name, u.email, u.disabled`
@@ -73,8 +77,8 @@ func scanInventoryRow(row rowScanner, extra ...any) (store.InventoryRow, error) 
 	return r, nil
 }
 
-// inventoryWhere turns the filter into SQL conditions. The search is a
-// union of index range scans: name prefix, email prefix, exact last 4.
+// inventoryWhere turns the filter, but for its search, into SQL
+// conditions.
 func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
 	var where []string
 	var args []any
@@ -128,19 +132,30 @@ func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
 			args = append(args, id)
 		}
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		lower, email := strings.ToLower(q), store.NormalizeEmail(q)
-		name, mail := db.byteOrder("lower(name)"), db.byteOrder("email")
-		where = append(where, `(k.id IN (SELECT id FROM api_keys WHERE `+name+` >= ? AND `+name+` < ?)
-			OR k.user_id IN (SELECT id FROM users WHERE `+mail+` >= ? AND `+mail+` < ?)
-			OR k.last4 = ?)`)
-		args = append(args, lower, lower+string(utf8.MaxRune), email, email+string(utf8.MaxRune), q)
-	}
 	return where, args, nil
 }
 
 // likeEscaper escapes LIKE's wildcards and its escape character.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// inventorySearch is the search's alternatives, of which a key must match
+// one: its name starts with q, its owner's email starts with q, or its last
+// 4 are q. Each is an index range scan (api_keys_name, users_email then
+// api_keys_user_created, api_keys_last4), and page runs each as its own
+// query; nil when there is no search.
+func (db *DB) inventorySearch(q string) []condition {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil
+	}
+	lower, email := strings.ToLower(q), store.NormalizeEmail(q)
+	name, mail := db.byteOrder("lower(k.name)"), db.byteOrder("email")
+	return []condition{
+		{name + ` >= ? AND ` + name + ` < ?`, []any{lower, lower + string(utf8.MaxRune)}},
+		{`k.user_id IN (SELECT id FROM users WHERE ` + mail + ` >= ? AND ` + mail + ` < ?)`, []any{email, email + string(utf8.MaxRune)}},
+		{`k.last4 = ?`, []any{q}},
+	}
+}
 
 // AdminSetKeyEnabled enables or disables any user's key. An admin's
 // disable marks the key DisabledByAdmin, so its owner cannot enable it

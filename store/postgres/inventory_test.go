@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"keydesk/store"
+	"keydesk/store/pgtest"
+	"keydesk/store/sqlstore"
+	"keydesk/store/storetest"
+)
+
+// The inventory's search reads the keys it finds, not the table: on 5,000
+// keys, a search that matches 10 reads a few dozen rows of api_keys. An OR
+// of the search's alternatives had PostgreSQL walk every key in the page's
+// order and test each, 5,000 rows here and 100,000 in a 100k inventory.
+// The rows read are PostgreSQL's own counts (pg_stat_user_tables), on the
+// one connection the store has.
+func TestInventorySearchReadsWhatItFinds(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	pool, err := OpenPool(ctx, pgtest.Database(t), PoolConfig{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := Migrate(ctx, pool, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.New(pool, pool, Dialect(), sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.SeedInventory(t, db, 500, 5_000, now)
+
+	// rowsRead is how many rows of api_keys the connection has read, by
+	// scans and by index lookups. A backend hands its counts over when it
+	// goes idle, at most once a second unless told to.
+	rowsRead := func() int64 {
+		t.Helper()
+		if _, err := pool.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := pool.QueryRowContext(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+			FROM pg_stat_user_tables WHERE relname = 'api_keys'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		q    string
+		rows int
+	}{
+		{"user00042@", 10}, // an owner's email: 10 of the 5,000 keys
+		{"service 4242 ", 1},
+		{"nothing matches", 0},
+	} {
+		before := rowsRead()
+		page, err := db.KeyInventory(ctx, store.InventoryFilter{Query: tc.q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := rowsRead() - before
+		if len(page.Rows) != tc.rows {
+			t.Errorf("q=%q: %d rows, want %d", tc.q, len(page.Rows), tc.rows)
+		}
+		t.Logf("q=%q: %d rows of api_keys read", tc.q, read)
+		if read > 100 {
+			t.Errorf("q=%q read %d rows of api_keys to find %d; want a few dozen at most", tc.q, read, tc.rows)
+		}
+	}
+}
+
+// BenchmarkKeyInventory is SQLite's (store/sqlite) on PostgreSQL: one page
+// of the inventory, on 1,000 and on 100,000 keys.
+func BenchmarkKeyInventory(b *testing.B) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, size := range []struct {
+		name        string
+		users, keys int
+	}{{"1k", 100, 1_000}, {"100k", 10_000, 100_000}} {
+		db, err := Open(context.Background(), pgtest.Database(b), PoolConfig{}, sqlstore.WithClock(func() time.Time { return now }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		storetest.SeedInventory(b, db, size.users, size.keys, now)
+		ctx := context.Background()
+		deep := store.InventoryFilter{} // a cursor 90% of the way down
+		for range size.keys * 9 / 10 / store.InventoryPageSize {
+			page, err := db.KeyInventory(ctx, deep)
+			if err != nil {
+				b.Fatal(err)
+			}
+			deep.After = page.Next
+		}
+		for _, q := range []struct {
+			name string
+			f    store.InventoryFilter
+		}{
+			{"first", store.InventoryFilter{}},
+			{"deep", deep},
+			{"search", store.InventoryFilter{Query: "user00042@"}},
+			{"search_broad", store.InventoryFilter{Query: "user0"}},
+			{"disabled_by_name", store.InventoryFilter{Status: store.StatusDisabled, Sort: store.SortName, Asc: true}},
+			{"never_used", store.InventoryFilter{Risk: store.RiskNeverUsed}},
+		} {
+			b.Run(size.name+"/"+q.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := db.KeyInventory(ctx, q.f); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		db.Close()
+	}
+}
