@@ -111,6 +111,16 @@ func get(ctx context.Context, target string, headers ...string) *http.Request {
 	return req
 }
 
+// post makes a POST of a JSON body to target with the headers given.
+func post(ctx context.Context, target, body string, headers ...string) *http.Request {
+	req := get(ctx, target, headers...)
+	req.Method = http.MethodPost
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
 // probe sends one request of the scenario and checks its status and body.
 func probe(client *http.Client, sc scenario) error {
 	resp, err := client.Do(sc.request(0, 0))

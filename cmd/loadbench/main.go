@@ -298,6 +298,14 @@ func smallScenarios(ctx context.Context, base string, ds *dataset) ([]scenario, 
 			return get(ctx, base+"/api/v1/me", "Authorization", "Bearer "+keys[(w*7919+i)%len(keys)])
 		}
 	}
+	// verify asks, as a gateway would, about keys in rotation.
+	verify := func(keys []string) func(w, i int) *http.Request {
+		return func(w, i int) *http.Request {
+			body := `{"key":"` + keys[(w*7919+i)%len(keys)] + `","scopes":["profile:read"],` +
+				`"client_ip":"198.51.100.7","user_agent":"loadbench","route":"GET /v1/orders"}`
+			return post(ctx, base+"/api/v1/keys/verify", body, "Authorization", "Bearer "+ds.verifier)
+		}
+	}
 	scs := []scenario{
 		{name: rowFloor, want: http.StatusOK,
 			request: func(int, int) *http.Request { return get(ctx, base+"/healthz") }},
@@ -307,6 +315,8 @@ func smallScenarios(ctx context.Context, base string, ds *dataset) ([]scenario, 
 			check: contains(`"invalid_token"`)},
 		{name: rowMeUnknown, want: http.StatusUnauthorized, request: rotate(unknown),
 			check: contains(`"invalid_token"`)},
+		{name: rowVerifyValid, want: http.StatusOK, request: verify(valid), check: contains(`"valid":true`)},
+		{name: rowVerifyUnknown, want: http.StatusOK, request: verify(unknown), check: contains(`"code":"NOT_FOUND"`)},
 		{name: rowKeyPage, want: http.StatusOK,
 			request: func(int, int) *http.Request {
 				return get(ctx, base+"/settings/api-keys", "Cookie", userCookie, "Accept-Encoding", "gzip")

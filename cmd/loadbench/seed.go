@@ -30,6 +30,8 @@ type dataset struct {
 	// keyPageUser holds store.MaxKeysPerUser keys, for the API Auth Key
 	// page; zero when the dataset has none.
 	keyPageUser account
+	// verifier is the admin's key with keys:verify, for the verify rows.
+	verifier string
 	// valid are keys that authenticate: enabled, with an enabled owner;
 	// validOwners is how many users own them.
 	valid       []string
@@ -84,8 +86,13 @@ func seedAccounts(ctx context.Context, ds *dataset) error {
 	}
 	defer db.Close()
 	ev := store.AuditEvent{Actor: "loadbench", Action: store.ActionUserCreated}
-	if _, err := db.CreateUser(ctx, store.NewUser{Name: "Bench Admin", Email: ds.admin.email,
-		PasswordHash: store.HashPassword(ds.admin.password), Role: store.RoleAdmin}, ev); err != nil {
+	admin, err := db.CreateUser(ctx, store.NewUser{Name: "Bench Admin", Email: ds.admin.email,
+		PasswordHash: store.HashPassword(ds.admin.password), Role: store.RoleAdmin}, ev)
+	if err != nil {
+		return err
+	}
+	if _, ds.verifier, err = db.CreateKey(ctx, admin.ID, store.NewKey{Name: "Bench gateway",
+		Scopes: []string{store.ScopeKeysVerify}}, store.AuditEvent{}); err != nil {
 		return err
 	}
 	if ds.keyPageUser.email == "" {
