@@ -38,10 +38,12 @@ func (s *server) refuseExpiredEnable(c echo.Context) error {
 		return store.ErrNotFound
 	}
 	row := inventoryRowView(page.Rows[0], s.db.Now())
-	row.Error = "“" + row.Name + "” has expired, so it cannot be enabled. Only its owner can bring it back, by regenerating it."
 	if !isHTMX(c) {
-		return s.redirectWithFlash(c, adminReturn(c, "/admin/api-keys"), row.Error)
+		return s.redirectWithFlash(c, adminReturn(c, "/admin/api-keys"),
+			"“"+row.Name+"” has expired, so it cannot be enabled. Only its owner can bring it back, by regenerating it.")
 	}
+	// Beside the switch, in a narrow column: the row names the key.
+	row.Error = "Expired: it cannot be enabled. Only its owner can regenerate it."
 	return render(c, http.StatusUnprocessableEntity, views.AdminKeyRow(row, postValue(c, "return")))
 }
 

@@ -390,7 +390,8 @@ func TestAdminCannotEnableExpiredKey(t *testing.T) {
 	off := admin.do("POST", path, url.Values{"enabled": {"false"}}, htmx)
 	assertStatus(t, off, http.StatusOK)
 	assertContains(t, off, `aria-checked="false"`, ">Expired</span>")
-	msg := "“Charlie expired” has expired, so it cannot be enabled. Only its owner can bring it back, by regenerating it."
+	msg := "Expired: it cannot be enabled. Only its owner can regenerate it."
+	flash := "“Charlie expired” has expired, so it cannot be enabled. Only its owner can bring it back, by regenerating it."
 
 	res := admin.do("POST", path, url.Values{"enabled": {"true"}, "return": {"/admin/api-keys?expiry=expired"}}, htmx)
 	assertStatus(t, res, http.StatusUnprocessableEntity)
@@ -404,7 +405,7 @@ func TestAdminCannotEnableExpiredKey(t *testing.T) {
 	if got := res.Header.Get("Location"); got != "/admin/api-keys?expiry=expired" {
 		t.Errorf("the refused plain post went back to %q", got)
 	}
-	assertContains(t, admin.get("/admin/api-keys?expiry=expired"), msg)
+	assertContains(t, admin.get("/admin/api-keys?expiry=expired"), `<div class="flash" role="status">`+flash+`</div>`)
 	assertOff(t.Name() + ", plain post")
 
 	// The owner regenerates it: the admin's enable works again.
