@@ -20,8 +20,8 @@ const maxBulk = store.InventoryPageSize
 
 // inventoryFilter reads the inventory's filters from the query string.
 // Unknown values fall back to the defaults, so an edited URL still shows a
-// page rather than an error.
-func inventoryFilter(c echo.Context) (store.InventoryFilter, views.InventoryFilterView) {
+// page rather than an error; a scope must be one of the policy's.
+func (s *server) inventoryFilter(c echo.Context) (store.InventoryFilter, views.InventoryFilterView) {
 	pick := func(v string, allowed ...string) string {
 		for _, a := range allowed {
 			if v == a {
@@ -35,14 +35,18 @@ func inventoryFilter(c echo.Context) (store.InventoryFilter, views.InventoryFilt
 		Status: pick(c.QueryParam("status"), "", store.StatusEnabled, store.StatusDisabled),
 		Risk:   pick(c.QueryParam("risk"), "", store.RiskNeverUsed, store.RiskStale, store.RiskOwnerDisabled),
 		Sort:   pick(c.QueryParam("sort"), store.SortCreated, store.SortName, store.SortLastUsed),
+		Expiry: pick(c.QueryParam("expiry"), "", store.ExpirySoon, store.ExpiryExpired, store.ExpiryNever),
+	}
+	if scope, ok := s.cfg.Policy.Scope(c.QueryParam("scope")); ok {
+		v.Scope = scope.Name
 	}
 	defaultDir := "desc"
 	if v.Sort == store.SortName {
 		defaultDir = "asc"
 	}
 	v.Dir = pick(c.QueryParam("dir"), defaultDir, map[string]string{"asc": "desc", "desc": "asc"}[defaultDir])
-	return store.InventoryFilter{Query: v.Query, Status: v.Status, Risk: v.Risk, Sort: v.Sort, Asc: v.Dir == "asc",
-		After: c.QueryParam("after")}, v
+	return store.InventoryFilter{Query: v.Query, Status: v.Status, Risk: v.Risk, Expiry: v.Expiry, Scope: v.Scope,
+		Sort: v.Sort, Asc: v.Dir == "asc", After: c.QueryParam("after")}, v
 }
 
 // encode is the parameters as a query string, with empty ones left out and
@@ -79,12 +83,13 @@ func pagerURLs(path string, params filterParams, after, next string) (first, nex
 }
 
 func inventoryParams(v views.InventoryFilterView) filterParams {
-	return filterParams{"q", v.Query, "status", v.Status, "risk", v.Risk, "sort", v.Sort, "dir", v.Dir}
+	return filterParams{"q", v.Query, "status", v.Status, "risk", v.Risk, "expiry", v.Expiry, "scope", v.Scope,
+		"sort", v.Sort, "dir", v.Dir}
 }
 
 // adminKeysPage is the key inventory.
 func (s *server) adminKeysPage(c echo.Context) error {
-	f, fv := inventoryFilter(c)
+	f, fv := s.inventoryFilter(c)
 	page, err := s.db.KeyInventory(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -99,6 +104,7 @@ func (s *server) adminKeysPage(c echo.Context) error {
 		Filter:    fv,
 		ExportURL: "/admin/api-keys/export" + params.encode(),
 		ReturnTo:  c.Request().URL.RequestURI(),
+		Scopes:    s.scopeOptions(),
 	}
 	v.Flash = flash
 	v.FirstURL, v.NextURL = pagerURLs("/admin/api-keys", params, f.After, page.Next)
@@ -114,7 +120,10 @@ func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowVie
 		ID: r.Key.PublicID, Name: r.Key.Name, Masked: r.Key.Masked(), Enabled: r.Key.Enabled,
 		DisabledByAdmin: r.Key.DisabledByAdmin,
 		OwnerName:       r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
-		Created: views.NewTime(r.Key.CreatedAt, now),
+		Created:   views.NewTime(r.Key.CreatedAt, now),
+		Expires:   views.NewInventoryExpiry(r.Key.ExpiresAt, now, store.ExpiresSoon),
+		Scopes:    r.Key.Scopes,
+		AllScopes: r.Key.AllScopes(),
 	}
 	if !r.Key.LastUsedAt.IsZero() {
 		t := views.NewTime(r.Key.LastUsedAt, now)
@@ -130,6 +139,9 @@ func (s *server) adminSetKeyStatus(c echo.Context) error {
 		return err
 	}
 	k, err := s.db.AdminSetKeyEnabled(c.Request().Context(), c.Param("id"), enabled, s.event(c, currentUser(c), action, ""))
+	if errors.Is(err, store.ErrExpired) {
+		return s.refuseExpiredEnable(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -186,7 +198,7 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 // adminExport streams the filtered inventory as CSV: metadata only, and
 // every cell safe to open in a spreadsheet.
 func (s *server) adminExport(c echo.Context) error {
-	f, _ := inventoryFilter(c)
+	f, _ := s.inventoryFilter(c)
 	f.After, f.Limit = "", 1000
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
@@ -194,7 +206,7 @@ func (s *server) adminExport(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	w := bufio.NewWriter(c.Response())
 	w.WriteString(csvRecord(safeCells("owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key",
-		"status", "last_used_at", "created_at")))
+		"status", "last_used_at", "created_at", "expires_at", "scopes")))
 	for {
 		page, err := s.db.KeyInventory(c.Request().Context(), f)
 		if err != nil {
@@ -208,7 +220,8 @@ func (s *server) adminExport(c echo.Context) error {
 				lastUsed = r.Key.LastUsedAt.Format(time.RFC3339)
 			}
 			w.WriteString(csvRecord(safeCells(r.OwnerName, r.OwnerEmail, fmt.Sprint(r.OwnerDisabled), r.Key.PublicID,
-				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339))))
+				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339),
+				csvExpiry(r.Key), csvScopes(r.Key))))
 		}
 		if page.Next == "" {
 			break

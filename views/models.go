@@ -258,6 +258,8 @@ type AdminKeysView struct {
 	NextURL   string // "" on the last page
 	ExportURL string
 	ReturnTo  string // this page's URL, for plain-post actions to come back to
+	// Scopes are the scope filter's choices: the operator's policy.
+	Scopes []KYCOption
 }
 
 // InventoryFilterView is the inventory's filters as the URL carries them.
@@ -267,6 +269,8 @@ type InventoryFilterView struct {
 	Risk   string
 	Sort   string
 	Dir    string
+	Expiry string // "", "soon", "expired", "never"
+	Scope  string // a scope name, or ""
 }
 
 // InventoryRowView is one key in the inventory.
@@ -281,6 +285,10 @@ type InventoryRowView struct {
 	OwnerDisabled   bool
 	LastUsed        *Time
 	Created         Time
+	Expires         InventoryExpiry
+	Scopes          []string // the key's scopes, unless AllScopes
+	AllScopes       bool     // made before scopes existed: it holds every one
+	Error           string   // why the last action on this row was refused
 }
 
 // BulkDisableView confirms disabling the selected keys.

@@ -181,6 +181,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	// The admin.
+	if err := seedPlatformKeys(ctx, db); err != nil {
+		return err
+	}
 	adm, closeAdmin := newTab(browser)
 	defer closeAdmin()
 	if err := chromedp.Do(adm,
@@ -196,6 +199,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.shoot(adm, "admin-keys-search", navigate(base+"/admin/api-keys?q=demo%40&status=enabled&sort=name&dir=asc",
 		heading("Key inventory"))); err != nil {
 		return err
+	}
+	for _, f := range []struct{ name, query string }{
+		{"admin-keys-expiring", "expiry=soon"}, {"admin-keys-expired", "expiry=expired"}, {"admin-keys-scope", "scope=payments%3Aread"},
+	} {
+		if err := c.shoot(adm, f.name, navigate(base+"/admin/api-keys?"+f.query, heading("Key inventory"))); err != nil {
+			return err
+		}
 	}
 	if err := c.shoot(adm, "admin-bulk-confirm", chromedp.Steps(
 		navigate(base+"/admin/api-keys", heading("Key inventory")),

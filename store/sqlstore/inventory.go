@@ -159,14 +159,27 @@ func (db *DB) inventorySearch(q string) []condition {
 
 // AdminSetKeyEnabled enables or disables any user's key. An admin's
 // disable marks the key DisabledByAdmin, so its owner cannot enable it
-// again; an admin's enable clears the mark. ev (the admin as actor) is
+// again; an admin's enable clears the mark. An expired key cannot be
+// enabled, by an admin either: that is ErrExpired and changes nothing, and
+// only its owner's regeneration brings it back. ev (the admin as actor) is
 // recorded with the key's owner as subject.
 func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled bool, ev store.AuditEvent) (*store.APIKey, error) {
 	var k *store.APIKey
+	now := millis(db.Now())
 	err := db.tx(ctx, func(tx *txn) error {
 		var err error
+		// The expiry is in the WHERE, as in SetKeyEnabled, so the refusal
+		// cannot race the key's expiry.
 		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
-			WHERE public_id = ? RETURNING `+keyColumns, enabled, !enabled, millis(db.Now()), publicID))
+			WHERE public_id = ? AND (? OR expires_at IS NULL OR expires_at > ?) RETURNING `+keyColumns,
+			enabled, !enabled, now, publicID, !enabled, now))
+		if enabled && errors.Is(err, store.ErrNotFound) {
+			var expires int64
+			if tx.QueryRow(ctx, `SELECT coalesce(expires_at, 0) FROM api_keys WHERE public_id = ?`, publicID).Scan(&expires) == nil &&
+				expires != 0 && expires <= now {
+				return store.ErrExpired
+			}
+		}
 		if err != nil {
 			return err
 		}

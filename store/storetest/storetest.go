@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"AdminKeyActions", testAdminKeyActions},
 		{"AdminDisabledKeyStaysDisabledForOwner", testAdminDisabledKeyStaysDisabledForOwner},
 		{"BulkDisableTakesOverOwnerDisabledKey", testBulkDisableTakesOverOwnerDisabledKey},
+		{"AdminCannotEnableExpiredKey", testAdminCannotEnableExpiredKey},
 		{"UsersPagesAndSearch", testUsersPagesAndSearch},
 		{"LastAdminStays", testLastAdminStays},
 		{"AuditLogFilters", testAuditLogFilters},
