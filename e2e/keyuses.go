@@ -61,7 +61,7 @@ func RecordSampleUses(ctx context.Context, db *sqlstore.DB, k *store.APIKey, use
 			add(at.Add(40*time.Second), "GET /api/v1/keys", store.UseInsufficientScope, curl, "198.51.100.7")
 		}
 	}
-	if recent := b.Uses[k.ID]; len(recent) > listed {
+	if recent := b.Recent(k.ID); len(recent) > listed {
 		b.Uses[k.ID] = recent[len(recent)-listed:]
 	}
 	if b.Dropped > 0 {

@@ -176,7 +176,7 @@ func TestKeyUseBurstCostsOneBatch(t *testing.T) {
 	}
 	// Held in memory: one key, its last 50 calls in detail.
 	ts.uses.mu.Lock()
-	held, keys := len(ts.uses.batch.Uses[k.ID]), ts.uses.batch.Len()
+	held, keys := len(ts.uses.batch.Recent(k.ID)), ts.uses.batch.Len()
 	ts.uses.mu.Unlock()
 	if held != store.RecentUses || keys != 1 {
 		t.Errorf("the recorder holds %d keys and %d calls of this one; want 1 and %d", keys, held, store.RecentUses)

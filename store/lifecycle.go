@@ -467,7 +467,10 @@ const (
 // maxKeys keys, so its memory is bounded whatever the load; a use of one
 // more key is dropped and counted in Dropped.
 type UseBatch struct {
-	Uses    map[int64][]KeyUse // by key, oldest first, at most RecentUses each
+	// Uses are each key's calls, oldest first: read them with Recent, as
+	// Add keeps up to twice RecentUses to drop the older half at once
+	// rather than shift every call.
+	Uses    map[int64][]KeyUse
 	Tallies map[KeyDay]*KeyUseDay
 	// PreviousUsed is the latest successful use of each key's previous
 	// secret, with that secret's last 4.
@@ -503,8 +506,8 @@ func (b *UseBatch) Add(u KeyUse) {
 	}
 	u.UserAgent = truncate(u.UserAgent, MaxUserAgentLen)
 	u.Route = truncate(u.Route, MaxRouteLen)
-	if len(recent) == RecentUses {
-		recent = append(recent[:0], recent[1:]...)
+	if len(recent) == 2*RecentUses {
+		recent = append(recent[:0], recent[RecentUses:]...)
 	}
 	b.Uses[u.KeyID] = append(recent, u)
 	day := KeyDay{u.KeyID, u.At.UTC().Truncate(24 * time.Hour)}
@@ -521,6 +524,12 @@ func (b *UseBatch) Add(u KeyUse) {
 	} else {
 		t.Refused++
 	}
+}
+
+// Recent are the key's last RecentUses calls in the batch, oldest first.
+func (b *UseBatch) Recent(keyID int64) []KeyUse {
+	uses := b.Uses[keyID]
+	return uses[max(0, len(uses)-RecentUses):]
 }
 
 // Len is how many keys the batch holds.

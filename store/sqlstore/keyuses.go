@@ -32,7 +32,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 			if !live[id] {
 				continue
 			}
-			for _, u := range b.Uses[id] {
+			for _, u := range b.Recent(id) {
 				if _, err := tx.Exec(ctx, `INSERT INTO key_uses (key_id, at, client_ip, user_agent, route, result)
 					VALUES (?, ?, ?, ?, ?, ?)`, id, millis(u.At), u.ClientIP, u.UserAgent, u.Route, u.Result); err != nil {
 					return err

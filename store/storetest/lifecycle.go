@@ -449,9 +449,13 @@ func testUseBatchIsBounded(t *testing.T, _ Opener) {
 	if b.Len() != 3 || b.Dropped != 4000 {
 		t.Errorf("%d keys, %d dropped; want 3 and 4000", b.Len(), b.Dropped)
 	}
-	for id, uses := range b.Uses {
-		if len(uses) != store.RecentUses {
-			t.Errorf("key %d: %d uses kept", id, len(uses))
+	for id, held := range b.Uses {
+		if len(held) > 2*store.RecentUses {
+			t.Errorf("key %d: %d uses held, want at most %d", id, len(held), 2*store.RecentUses)
+		}
+		uses := b.Recent(id)
+		if len(uses) != store.RecentUses || uses[len(uses)-1] != held[len(held)-1] {
+			t.Errorf("key %d: %d recent uses, or not the latest", id, len(uses))
 		}
 		if len(uses[0].UserAgent) > store.MaxUserAgentLen {
 			t.Errorf("user agent kept at %d bytes", len(uses[0].UserAgent))
