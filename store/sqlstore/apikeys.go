@@ -146,7 +146,7 @@ func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev s
 func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, *store.User, error) {
 	var kf keyFields
 	var uf userFields
-	if err := scan(db.authStmt.QueryRowContext(ctx, hash, true, false), kf.dest(), uf.dest()...); err != nil {
+	if err := scan(db.authStmt.QueryRowContext(ctx, db.args([]any{hash, true, false})...), kf.dest(), uf.dest()...); err != nil {
 		return nil, nil, fmt.Errorf("authenticate key: %w", err)
 	}
 	k, u := kf.key(), uf.user()

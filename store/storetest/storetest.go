@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditLogFilters", testAuditLogFilters},
 		{"ReadsAgree", testReadsAgree},
 		{"ListsRefuseOtherCursors", testListsRefuseOtherCursors},
+		{"UnholdableText", testUnholdableText},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
