@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReadsAgree", testReadsAgree},
 		{"ListsRefuseOtherCursors", testListsRefuseOtherCursors},
 		{"UnholdableText", testUnholdableText},
+		{"ReadsCutShortReportTheDeadline", testReadsCutShortReportTheDeadline},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
