@@ -12,7 +12,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,20 +20,29 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"keydesk/store"
-	"keydesk/store/sqlite"
+	"keydesk/store/engine"
+	"keydesk/store/pgtest"
 	"keydesk/store/sqlstore"
 )
 
-// testServer is the whole application on a fresh SQLite file, served over
+// TestMain runs the package's tests on SQLite, or on a throw-away
+// PostgreSQL server when KEYDESK_TEST_STORE=postgres (see store/pgtest).
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testServer is the whole application on a fresh database (a SQLite file,
+// or a PostgreSQL database with KEYDESK_TEST_STORE=postgres), served over
 // real HTTP.
 type testServer struct {
 	*httptest.Server
 	db    *sqlstore.DB
-	dbDir string
+	dsn   string // the database, as --db takes it
 	echo  *echo.Echo
 	clock *testClock
 	logs  *syncBuffer
 }
+
+// onPostgres reports whether the server's store is PostgreSQL.
+func (ts *testServer) onPostgres() bool { return engine.IsPostgres(ts.dsn) }
 
 // testClock is a clock tests can move.
 type testClock struct {
@@ -75,8 +83,8 @@ func (b *syncBuffer) String() string {
 func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	t.Helper()
 	clock := &testClock{now: time.Now()}
-	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "keydesk.db"), sqlstore.WithClock(clock.Now))
+	dsn := pgtest.StoreDSN(t)
+	db, err := engine.Open(context.Background(), dsn, sqlstore.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +107,7 @@ func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, db: db, dbDir: dir, echo: h.(*echo.Echo), clock: clock, logs: logs}
+	return &testServer{Server: srv, db: db, dsn: dsn, echo: h.(*echo.Echo), clock: clock, logs: logs}
 }
 
 // createUser adds an account; the password is the name's first word with
@@ -115,11 +123,17 @@ func (ts *testServer) createUser(t *testing.T, name, email, password string, rol
 	return u
 }
 
-// raw opens the test server's database file a second time, beside the
-// store, for what a test must see or do underneath it.
+// raw opens the test server's database a second time, beside the store,
+// for what a test must see or do underneath it. Its queries take the
+// engine's placeholders: write them with "?" and pass them through
+// ts.db.Rebind.
 func (ts *testServer) raw(t *testing.T) *sql.DB {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(ts.dbDir, "keydesk.db")+"?_pragma=busy_timeout(5000)")
+	driver, source := "sqlite", "file:"+ts.dsn+"?_pragma=busy_timeout(5000)"
+	if ts.onPostgres() {
+		driver, source = "pgx", ts.dsn
+	}
+	raw, err := sql.Open(driver, source)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,18 +141,28 @@ func (ts *testServer) raw(t *testing.T) *sql.DB {
 	return raw
 }
 
-// countWrites counts, from now on, the UPDATEs that set column of table,
-// with a trigger on the real file: the database itself keeps the count, so
-// nothing in the server can hide a write from it.
+// countWrites counts, from now on, the rows that UPDATEs of column of
+// table change, with a trigger in the real database: the database itself
+// keeps the count, so nothing in the server can hide a write from it.
 func (ts *testServer) countWrites(t *testing.T, table, column string) func() int {
 	t.Helper()
 	raw := ts.raw(t)
 	counter := fmt.Sprintf("writes_%s_%s", table, column)
-	for _, q := range []string{
+	ddl := []string{
 		`CREATE TABLE ` + counter + ` (n INTEGER)`,
 		`CREATE TRIGGER count_` + counter + ` AFTER UPDATE OF ` + column + ` ON ` + table +
 			` BEGIN INSERT INTO ` + counter + ` VALUES (1); END`,
-	} {
+	}
+	if ts.onPostgres() {
+		ddl = []string{
+			`CREATE TABLE ` + counter + ` (n INTEGER)`,
+			`CREATE FUNCTION count_` + counter + `() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN INSERT INTO ` + counter + ` VALUES (1); RETURN NULL; END $$`,
+			`CREATE TRIGGER count_` + counter + ` AFTER UPDATE OF ` + column + ` ON ` + table +
+				` FOR EACH ROW EXECUTE FUNCTION count_` + counter + `()`,
+		}
+	}
+	for _, q := range ddl {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
 		}
