@@ -304,10 +304,9 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 // TestLastUsedHasOneWriterPerProcess: of many concurrent calls that all
 // find the stored Last Used stale, one goes on to write and the rest answer
 // without touching the writer. Another connection holds a lock that stops
-// every write of the key meanwhile (SQLite's write lock; on PostgreSQL a
-// SHARE lock on api_keys, which lets reads through), so no write can land
-// and refresh the stored time: if the calls that should not write did
-// queue for the writer, they could not answer until it was released.
+// every write of the key meanwhile (holdWrites), so no write can land and
+// refresh the stored time: if the calls that should not write did queue
+// for the writer, they could not answer until it was released.
 func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
@@ -317,31 +316,7 @@ func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
 	}
 	writes := ts.countWrites(t, "api_keys", "last_used_at")
 
-	ctx := context.Background()
-	lock, err := ts.raw(t).Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	take := []string{"BEGIN IMMEDIATE"}
-	if ts.onPostgres() {
-		take = []string{"BEGIN", "LOCK TABLE api_keys IN SHARE MODE"}
-	}
-	for _, q := range take {
-		if _, err := lock.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	locked := true
-	release := func() {
-		if locked {
-			locked = false
-			if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	defer release()
+	release := ts.holdWrites(t, "api_keys")
 
 	const calls = 20
 	var answered atomic.Int32

@@ -39,6 +39,9 @@ type testServer struct {
 	echo  *echo.Echo
 	clock *testClock
 	logs  *syncBuffer
+
+	rawDB     *sql.DB // raw's pool, once opened
+	heldWaits int64   // the writer pool's WaitCount when holdWrites took its lock
 }
 
 // onPostgres reports whether the server's store is PostgreSQL.
@@ -124,11 +127,14 @@ func (ts *testServer) createUser(t *testing.T, name, email, password string, rol
 }
 
 // raw opens the test server's database a second time, beside the store,
-// for what a test must see or do underneath it. Its queries take the
-// engine's placeholders: write them with "?" and pass them through
-// ts.db.Rebind.
+// for what a test must see or do underneath it; later calls return the same
+// pool. Its queries take the engine's placeholders: write them with "?"
+// and pass them through ts.db.Rebind.
 func (ts *testServer) raw(t *testing.T) *sql.DB {
 	t.Helper()
+	if ts.rawDB != nil {
+		return ts.rawDB
+	}
 	driver, source := "sqlite", "file:"+ts.dsn+"?_pragma=busy_timeout(5000)"
 	if ts.onPostgres() {
 		driver, source = "pgx", ts.dsn
@@ -138,6 +144,7 @@ func (ts *testServer) raw(t *testing.T) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
+	ts.rawDB = raw
 	return raw
 }
 
@@ -177,6 +184,62 @@ func (ts *testServer) countWrites(t *testing.T, table, column string) func() int
 	}
 }
 
+// holdWrites takes, on a connection of its own, a lock under which the
+// store's reads go on and its writes to table wait: SQLite's write lock (on
+// every table), or on PostgreSQL a SHARE lock on table. It returns the
+// function that releases it, which the test's end calls too.
+func (ts *testServer) holdWrites(t *testing.T, table string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := ts.raw(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	take := []string{"BEGIN IMMEDIATE"}
+	if ts.onPostgres() {
+		take = []string{"BEGIN", "LOCK TABLE " + table + " IN SHARE MODE"}
+	}
+	for _, q := range take {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			t.Fatal(err)
+		}
+	}
+	write, _ := ts.db.Pools()
+	ts.heldWaits = write.Stats().WaitCount
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// writesWaiting is how many of the store's write transactions wait, while
+// holdWrites holds its lock: on PostgreSQL the sessions waiting for a lock
+// on the test's database; on SQLite the one on the store's single writer
+// connection, waiting out the lock, and those queued for that connection.
+func (ts *testServer) writesWaiting(t *testing.T) int {
+	t.Helper()
+	if ts.onPostgres() {
+		var n int
+		err := ts.raw(t).QueryRow(`SELECT count(*) FROM pg_locks
+			WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write, _ := ts.db.Pools()
+	st := write.Stats()
+	return int(st.WaitCount-ts.heldWaits) + st.InUse
+}
+
 // client is a browser: it keeps cookies and does not follow redirects, so
 // tests see each answer.
 type client struct {
@@ -203,13 +266,34 @@ type response struct {
 
 func (c *client) do(method, path string, form url.Values, headers map[string]string) response {
 	c.t.Helper()
+	res, err := c.roundTrip(method, path, form, headers)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res
+}
+
+// sent is an answer, or what stopped it, for a request sent from a
+// goroutine of the test's, which may not stop the test.
+type sent struct {
+	response
+	err error
+}
+
+// send is do for a goroutine.
+func (c *client) send(method, path string, form url.Values) sent {
+	res, err := c.roundTrip(method, path, form, nil)
+	return sent{response: res, err: err}
+}
+
+func (c *client) roundTrip(method, path string, form url.Values, headers map[string]string) (response, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, c.ts.URL+path, body)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -219,14 +303,14 @@ func (c *client) do(method, path string, form url.Values, headers map[string]str
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
-	return response{Response: res, body: string(b)}
+	return response{Response: res, body: string(b)}, nil
 }
 
 func (c *client) get(path string) response { return c.do(http.MethodGet, path, nil, nil) }
