@@ -21,22 +21,29 @@ NGINX  := $(or $(shell command -v nginx 2>/dev/null),$(wildcard /usr/sbin/nginx)
 
 # The browser tests (e2e) run after the others, on their own: beside the
 # crash and load tests on two cores, their timing would be the machine's.
-test: ## run every test: unit, store, handler and browser (Chromium), then a short fuzz of the key parser and of every form
+# The handler and browser suites run twice, on SQLite and then on PostgreSQL
+# (KEYDESK_TEST_STORE=postgres: store/pgtest starts a throw-away server, or
+# uses KEYDESK_TEST_POSTGRES); without PostgreSQL those runs skip, loudly,
+# except under CI, where they fail.
+test: ## run every test: unit, store, handler and browser (Chromium), the last two on SQLite and PostgreSQL, then a short fuzz of the key parser and of every form
 	@if [ -z "$(CHROME)" ]; then \
 		echo "*** WARNING: no Chromium found: the browser tests in e2e/ will be SKIPPED. ***"; \
 		echo "*** Install it (apt-get install chromium) or set KEYDESK_CHROME.           ***"; \
 	fi
 	@if [ -z "$$KEYDESK_TEST_POSTGRES" ] && [ -z "$(PG_BIN)" ]; then \
-		echo "*** WARNING: no PostgreSQL server binaries: the PostgreSQL store tests will be SKIPPED. ***"; \
-		echo "*** Install them (apt-get install postgresql) or set KEYDESK_TEST_POSTGRES.          ***"; \
+		echo "*** WARNING: no PostgreSQL server binaries: the PostgreSQL store tests and the     ***"; \
+		echo "*** PostgreSQL runs of the handler and browser suites will be SKIPPED.             ***"; \
+		echo "*** Install them (apt-get install postgresql) or set KEYDESK_TEST_POSTGRES.        ***"; \
 	fi
 	@if [ -z "$(NGINX)" ]; then \
 		echo "*** WARNING: no nginx: the test of the README's nginx config will be SKIPPED. ***"; \
 		echo "*** Install it (apt-get install nginx).                                      ***"; \
 	fi
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
-	$(GO) test -count=1 -timeout 10m ./e2e
+	KEYDESK_TEST_STORE=sqlite $(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v /e2e)
+	KEYDESK_TEST_STORE=postgres $(GO) test -count=1 -timeout 15m ./handlers
+	KEYDESK_TEST_STORE=sqlite $(GO) test -count=1 -timeout 10m ./e2e
+	KEYDESK_TEST_STORE=postgres $(GO) test -count=1 -timeout 10m ./e2e
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime $(PARSE_FUZZ_RUNS)x ./store
 	@for f in $(FORM_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FORM_FUZZ_RUNS)x ./handlers || exit 1; done
 

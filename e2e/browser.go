@@ -1,8 +1,9 @@
 // Package e2e drives Keydesk the way its users do: a real headless Chromium
 // against the whole application, served in-process over HTTP on a fresh
-// SQLite file. Its tests click and type through the flows the product
-// contract promises; cmd/screenshots uses the same helpers to photograph
-// the pages.
+// database (a SQLite file, or a PostgreSQL database when the tests run with
+// KEYDESK_TEST_STORE=postgres; see store/pgtest). Its tests click and type
+// through the flows the product contract promises; cmd/screenshots uses the
+// same helpers to photograph the pages.
 package e2e
 
 import (
@@ -19,7 +20,7 @@ import (
 
 	"keydesk/handlers"
 	"keydesk/store"
-	"keydesk/store/sqlite"
+	"keydesk/store/engine"
 	"keydesk/store/sqlstore"
 )
 
@@ -61,16 +62,17 @@ func NewAllocator(ctx context.Context, chromePath, tmpDir string) (context.Conte
 	return chromedp.NewExecAllocator(ctx, opts...)
 }
 
-// StartApp serves the whole application in-process on a new SQLite
-// database in dir, with sign-up on, as `keydesk serve` would. It returns the
-// base URL (no trailing slash), the store for arranging data, and stop,
-// which shuts the server down and closes the store.
-func StartApp(ctx context.Context, dir string) (baseURL string, db *sqlstore.DB, stop func(), err error) {
+// StartApp serves the whole application in-process on the database dsn
+// names (as --db takes it: a SQLite path or a PostgreSQL URL), created and
+// migrated as `keydesk serve` would, with sign-up on. It returns the base
+// URL (no trailing slash), the store for arranging data, and stop, which
+// shuts the server down and closes the store.
+func StartApp(ctx context.Context, dsn string) (baseURL string, db *sqlstore.DB, stop func(), err error) {
 	policy, err := DemoPolicy()
 	if err != nil {
 		return "", nil, nil, err
 	}
-	db, err = sqlite.Open(ctx, filepath.Join(dir, "keydesk.db"))
+	db, err = engine.Open(ctx, dsn)
 	if err != nil {
 		return "", nil, nil, err
 	}

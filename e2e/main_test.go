@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"keydesk/store/pgtest"
 	"keydesk/store/sqlstore"
 )
 
@@ -27,7 +28,10 @@ func banner(lines ...string) string {
 }
 
 // TestMain starts one Chromium for the whole package. Without one the
-// browser tests skip, loudly, except under CI=true, where they fail.
+// browser tests skip, loudly, except under CI=true, where they fail. With
+// KEYDESK_TEST_STORE=postgres the server under test runs on PostgreSQL, one
+// throw-away server for the package and a database per test (store/pgtest,
+// whose Run starts and stops it and skips or fails the same way).
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
@@ -64,7 +68,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	browser = ctx
-	return m.Run()
+	return pgtest.Run(m)
 }
 
 // shout writes msg to stderr and, unless the tests run with -v, to the
@@ -100,10 +104,10 @@ func newTab(t *testing.T, timeout time.Duration) context.Context {
 	return ctx
 }
 
-// startApp serves a fresh Keydesk for t.
+// startApp serves a fresh Keydesk for t, on a database of its own.
 func startApp(t *testing.T) (baseURL string, db *sqlstore.DB) {
 	t.Helper()
-	baseURL, db, stop, err := StartApp(t.Context(), t.TempDir())
+	baseURL, db, stop, err := StartApp(t.Context(), pgtest.StoreDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,16 +130,20 @@ func TestAPIStoreFailureIs503(t *testing.T) {
 	assertStatus(t, res, http.StatusUnauthorized)
 }
 
-// Commits are counted per database file, on every connection this test
-// binary opens from the first watchCommits on. A trigger sees only rows that
-// changed; SQLite's commit hook also sees the write transaction whose UPDATE
-// matched nothing, which costs the writer's lock all the same. The driver's
-// hook list is global and cannot be undone, hence the package-level state.
+// On SQLite, commits are counted per database file, on every connection
+// this test binary opens from the first watchCommits on. A trigger sees only
+// rows that changed; SQLite's commit hook also sees the write transaction
+// whose UPDATE matched nothing, which costs the writer's lock all the same.
+// The driver's hook list is global and cannot be undone, hence the
+// package-level state.
 var (
 	commitHookOnce sync.Once
 	commitCounts   sync.Map // database file path → *atomic.Int64
 )
 
+// watchCommits makes SQLite count the commits of every connection opened
+// from now on; a test calls it before newTestServer opens the store. On
+// PostgreSQL it changes nothing (countCommits counts there).
 func watchCommits(t *testing.T) {
 	t.Helper()
 	commitHookOnce.Do(func() {
@@ -157,23 +160,71 @@ func watchCommits(t *testing.T) {
 	})
 }
 
-// commits is how many write transactions the test server's database file
-// has committed since watchCommits, on any connection.
-func (ts *testServer) commits() int64 {
-	n, ok := commitCounts.Load(filepath.Join(ts.dbDir, "keydesk.db"))
-	if !ok {
-		return 0
+// countCommits counts, from now on, the writes the test server's database
+// commits, on any connection, whether or not they changed a row. On SQLite
+// it counts write transactions, by the commit hook of watchCommits. On
+// PostgreSQL, which has no commit hook, it counts committed write statements
+// with a statement-level trigger on every table, which fires even for an
+// UPDATE that matched nothing (a trigger in a rolled-back transaction counts
+// nothing): every write transaction of the store runs at least one.
+func (ts *testServer) countCommits(t *testing.T) func() int64 {
+	t.Helper()
+	if !ts.onPostgres() {
+		load := func() int64 {
+			n, ok := commitCounts.Load(ts.dsn)
+			if !ok {
+				return 0
+			}
+			return n.(*atomic.Int64).Load()
+		}
+		base := load()
+		return func() int64 { return load() - base }
 	}
-	return n.(*atomic.Int64).Load()
+	raw := ts.raw(t)
+	ddl := []string{
+		`CREATE TABLE write_statements (n INTEGER)`,
+		`CREATE FUNCTION count_write_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN INSERT INTO write_statements VALUES (1); RETURN NULL; END $$`,
+	}
+	rows, err := raw.Query(`SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'write_statements'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&table); err != nil {
+			t.Fatal(err)
+		}
+		ddl = append(ddl, `CREATE TRIGGER count_write_statements AFTER INSERT OR UPDATE OR DELETE ON `+table+
+			` FOR EACH STATEMENT EXECUTE FUNCTION count_write_statement()`)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range ddl {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() int64 {
+		t.Helper()
+		var n int64
+		if err := raw.QueryRow(`SELECT count(*) FROM write_statements`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 }
 
 func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 	watchCommits(t)
 	ts := newTestServer(t)
+	commits := ts.countCommits(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
 	k, secret, _ := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: "CI", Description: "ci"}, store.AuditEvent{})
-	if ts.commits() == 0 {
-		t.Fatal("the commit hook saw none of the store's writes")
+	if commits() == 0 {
+		t.Fatal("the commit count saw none of the store's writes")
 	}
 	writes := ts.countWrites(t, "api_keys", "last_used_at")
 
@@ -215,12 +266,12 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 	// Both counts matter: the trigger counts rows changed, which the
 	// UPDATE's own condition keeps to one; the commits count the write
 	// transactions, which only the in-process throttle keeps to one.
-	before := ts.commits()
+	before := commits()
 	burst(1000)
 	if n := writes(); n != 1 {
 		t.Fatalf("1,000 calls cost %d writes of Last Used, want 1", n)
 	}
-	if n := ts.commits() - before; n != 1 {
+	if n := commits() - before; n != 1 {
 		t.Errorf("1,000 calls cost %d write transactions, want 1", n)
 	}
 	got, _ := ts.db.KeyForUser(context.Background(), u.ID, k.PublicID)
@@ -228,21 +279,21 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 		t.Errorf("Last Used not recorded: %+v", got)
 	}
 	ts.clock.Advance(keyTouchEvery - time.Second)
-	before = ts.commits()
+	before = commits()
 	burst(100)
 	if n := writes(); n != 1 {
 		t.Errorf("within the window: %d writes, want still 1", n)
 	}
-	if n := ts.commits() - before; n != 0 {
+	if n := commits() - before; n != 0 {
 		t.Errorf("within the window: 100 calls cost %d write transactions, want 0", n)
 	}
 	ts.clock.Advance(2 * time.Second)
-	before = ts.commits()
+	before = commits()
 	burst(100)
 	if n := writes(); n != 2 {
 		t.Errorf("after the window: %d writes, want 2", n)
 	}
-	if n := ts.commits() - before; n != 1 {
+	if n := commits() - before; n != 1 {
 		t.Errorf("after the window: 100 calls cost %d write transactions, want 1", n)
 	}
 	page := ts.client(t)
@@ -252,10 +303,10 @@ func TestLastUsedCostsOneWritePerWindow(t *testing.T) {
 
 // TestLastUsedHasOneWriterPerProcess: of many concurrent calls that all
 // find the stored Last Used stale, one goes on to write and the rest answer
-// without touching the writer. Another connection holds SQLite's write lock
-// meanwhile, so no write can land and refresh the stored time: if the
-// calls that should not write did queue for the writer, they could not
-// answer until it was released.
+// without touching the writer. Another connection holds a lock that stops
+// every write of the key meanwhile (holdWrites), so no write can land and
+// refresh the stored time: if the calls that should not write did queue
+// for the writer, they could not answer until it was released.
 func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
 	ts := newTestServer(t)
 	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
@@ -265,25 +316,7 @@ func TestLastUsedHasOneWriterPerProcess(t *testing.T) {
 	}
 	writes := ts.countWrites(t, "api_keys", "last_used_at")
 
-	ctx := context.Background()
-	lock, err := ts.raw(t).Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	locked := true
-	release := func() {
-		if locked {
-			locked = false
-			if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	defer release()
+	release := ts.holdWrites(t, "api_keys")
 
 	const calls = 20
 	var answered atomic.Int32

@@ -304,3 +304,67 @@ func TestDescriptionLineBreaksCountOnce(t *testing.T) {
 		t.Fatalf("stored %q", keys[0].Description)
 	}
 }
+
+// TestRacingCreates: creates that all pass the handler's own checks (the
+// name is free, the account has room) before any of them has written leave
+// it to the store, through its unique index and its counted limit, and its
+// answer must reach the form: one create wins, every other is the form
+// again with the reason beside it (422), never a 5xx, and the store holds
+// what the answers say. Writes are held (holdWrites) until every create
+// waits to write, so each has made its checks before the first one lands.
+func TestRacingCreates(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		existing int                // keys the account holds before the race
+		keyName  func(i int) string // the name the i-th create asks for
+		refusal  string
+	}{
+		{"one name", 0, func(int) string { return "Deploy" }, msgNameTaken},
+		{"the last place", store.MaxKeysPerUser - 1, func(i int) string { return fmt.Sprintf("racer %d", i) }, msgKeyLimit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t)
+			u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+			for i := range tc.existing {
+				if _, _, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: fmt.Sprintf("key %02d", i), Description: "d"}, store.AuditEvent{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := ts.client(t)
+			c.login("uma@example.com", "uma-password")
+
+			const racers = 8
+			release := ts.holdWrites(t, "api_keys")
+			answers := make(chan sent, racers)
+			for i := range racers {
+				form := url.Values{"name": {tc.keyName(i)}, "description": {"d"}, "action": {"confirm"}}
+				go func() { answers <- c.send(http.MethodPost, "/settings/api-keys", form) }()
+			}
+			waitFor(t, "every create to wait to write", func() bool { return ts.writesWaiting(t) == racers })
+			release()
+			won := 0
+			for range racers {
+				res := <-answers
+				switch {
+				case res.err != nil:
+					t.Errorf("a create: %v", res.err)
+				case res.StatusCode == http.StatusOK && fullKey.MatchString(res.body):
+					won++
+				case res.StatusCode == http.StatusUnprocessableEntity && strings.Contains(res.body, tc.refusal):
+				default:
+					t.Errorf("a create answered %d, want 200 with the key or 422 with %q\n%.600s", res.StatusCode, tc.refusal, res.body)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d creates won, want 1", won)
+			}
+			keys, err := ts.db.KeysForUser(context.Background(), u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != tc.existing+1 {
+				t.Errorf("%d keys stored, want %d", len(keys), tc.existing+1)
+			}
+		})
+	}
+}

@@ -305,7 +305,7 @@ func TestSessionOfADisabledUserIsRefused(t *testing.T) {
 	assertStatus(t, c.get("/settings/profile"), http.StatusOK)
 
 	raw := ts.raw(t)
-	if _, err := raw.Exec(`UPDATE users SET disabled = 1 WHERE id = ?`, u.ID); err != nil {
+	if _, err := raw.Exec(ts.db.Rebind(`UPDATE users SET disabled = true WHERE id = ?`), u.ID); err != nil {
 		t.Fatal(err)
 	}
 	res := c.get("/settings/profile")
@@ -314,7 +314,7 @@ func TestSessionOfADisabledUserIsRefused(t *testing.T) {
 		t.Errorf("Location %q, want the login page", loc)
 	}
 	var rows int
-	if err := raw.QueryRow(`SELECT count(*) FROM sessions WHERE user_id = ?`, u.ID).Scan(&rows); err != nil {
+	if err := raw.QueryRow(ts.db.Rebind(`SELECT count(*) FROM sessions WHERE user_id = ?`), u.ID).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if rows != 0 {

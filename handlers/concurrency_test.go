@@ -12,7 +12,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +19,7 @@ import (
 	"time"
 
 	"keydesk/store"
-	"keydesk/store/sqlite"
+	"keydesk/store/engine"
 )
 
 // The promises of issue 6 that the router alone can show: concurrent key
@@ -200,10 +199,15 @@ func (w *worker) acknowledged(what string, a answer, htmx bool) bool {
 	return true
 }
 
+// lockedDB reports text that tells of writers that got in each other's
+// way: SQLite's busy database, or PostgreSQL's serialization failure and
+// deadlock, which the store retries and should never let through.
 func lockedDB(s string) bool {
 	s = strings.ToLower(s)
 	return strings.Contains(s, "database is locked") || strings.Contains(s, "sqlite_busy") ||
-		strings.Contains(s, "database table is locked")
+		strings.Contains(s, "database table is locked") ||
+		strings.Contains(s, "could not serialize access") || strings.Contains(s, "deadlock detected") ||
+		strings.Contains(s, "transaction must be retried")
 }
 
 const maxOwnedKeys = 4 // per worker; with 10 workers and the shared key a user stays under 50
@@ -582,7 +586,7 @@ func TestConcurrentKeyAndNameChanges(t *testing.T) {
 // request that needs a session or a key is an outage: a 5xx (503 with
 // {"error":"unavailable"} on the API), never a 401, a redirect to the login
 // page or a cleared cookie. Once the store is back (here, a second server
-// on the same file, as after a restart), the same cookie and key work.
+// on the same database, as after a restart), the same cookie and key work.
 func TestStoreFailureDuringAuthentication(t *testing.T) {
 	sessionKey := make([]byte, 32)
 	rand.Read(sessionKey)
@@ -659,9 +663,9 @@ func TestStoreFailureDuringAuthentication(t *testing.T) {
 		})
 	}
 
-	// The store is back: a second server on the same file, with the same
+	// The store is back: a second server on the same database, with the same
 	// session key, as after a restart.
-	db, err := sqlite.Open(context.Background(), filepath.Join(ts.dbDir, "keydesk.db"))
+	db, err := engine.Open(context.Background(), ts.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,9 +90,20 @@ func (ts *testServer) rowWrites(t *testing.T, table string) func() int {
 	if _, err := raw.Exec(`CREATE TABLE ` + counter + ` (n INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
+	if ts.onPostgres() {
+		if _, err := raw.Exec(`CREATE FUNCTION count_` + counter + `() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN INSERT INTO ` + counter + ` VALUES (1); RETURN NULL; END $$`); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, event := range []string{"INSERT", "UPDATE", "DELETE"} {
-		if _, err := raw.Exec(`CREATE TRIGGER count_` + counter + `_` + event + ` AFTER ` + event + ` ON ` + table +
-			` BEGIN INSERT INTO ` + counter + ` VALUES (1); END`); err != nil {
+		ddl := `CREATE TRIGGER count_` + counter + `_` + event + ` AFTER ` + event + ` ON ` + table +
+			` BEGIN INSERT INTO ` + counter + ` VALUES (1); END`
+		if ts.onPostgres() {
+			ddl = `CREATE TRIGGER count_` + counter + `_` + event + ` AFTER ` + event + ` ON ` + table +
+				` FOR EACH ROW EXECUTE FUNCTION count_` + counter + `()`
+		}
+		if _, err := raw.Exec(ddl); err != nil {
 			t.Fatal(err)
 		}
 	}

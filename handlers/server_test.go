@@ -13,7 +13,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,23 +21,35 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"keydesk/store"
-	"keydesk/store/sqlite"
+	"keydesk/store/engine"
+	"keydesk/store/pgtest"
 	"keydesk/store/sqlstore"
 )
 
-// testServer is the whole application on a fresh SQLite file, served over
+// TestMain runs the package's tests on SQLite, or on a throw-away
+// PostgreSQL server when KEYDESK_TEST_STORE=postgres (see store/pgtest).
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testServer is the whole application on a fresh database (a SQLite file,
+// or a PostgreSQL database with KEYDESK_TEST_STORE=postgres), served over
 // real HTTP.
 type testServer struct {
 	*httptest.Server
 	db    *sqlstore.DB
-	dbDir string
+	dsn   string // the database, as --db takes it
 	echo  *echo.Echo
 	clock *testClock
 	logs  *syncBuffer
 	// uses is the server's key-use recorder, which no loop runs here: a
 	// test writes what it recorded with uses.Flush.
 	uses *UseRecorder
+
+	rawDB     *sql.DB // raw's pool, once opened
+	heldWaits int64   // the writer pool's WaitCount when holdWrites took its lock
 }
+
+// onPostgres reports whether the server's store is PostgreSQL.
+func (ts *testServer) onPostgres() bool { return engine.IsPostgres(ts.dsn) }
 
 // testClock is a clock tests can move.
 type testClock struct {
@@ -79,8 +90,8 @@ func (b *syncBuffer) String() string {
 func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	t.Helper()
 	clock := &testClock{now: time.Now()}
-	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "keydesk.db"), sqlstore.WithClock(clock.Now))
+	dsn := pgtest.StoreDSN(t)
+	db, err := engine.Open(context.Background(), dsn, sqlstore.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +117,7 @@ func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, db: db, dbDir: dir, echo: h.(*echo.Echo), clock: clock, logs: logs, uses: cfg.Uses}
+	return &testServer{Server: srv, db: db, dsn: dsn, echo: h.(*echo.Echo), clock: clock, logs: logs, uses: cfg.Uses}
 }
 
 // createUser adds an account; the password is the name's first word with
@@ -122,30 +133,50 @@ func (ts *testServer) createUser(t *testing.T, name, email, password string, rol
 	return u
 }
 
-// raw opens the test server's database file a second time, beside the
-// store, for what a test must see or do underneath it.
+// raw opens the test server's database a second time, beside the store,
+// for what a test must see or do underneath it; later calls return the same
+// pool. Its queries take the engine's placeholders: write them with "?"
+// and pass them through ts.db.Rebind.
 func (ts *testServer) raw(t *testing.T) *sql.DB {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(ts.dbDir, "keydesk.db")+"?_pragma=busy_timeout(5000)")
+	if ts.rawDB != nil {
+		return ts.rawDB
+	}
+	driver, source := "sqlite", "file:"+ts.dsn+"?_pragma=busy_timeout(5000)"
+	if ts.onPostgres() {
+		driver, source = "pgx", ts.dsn
+	}
+	raw, err := sql.Open(driver, source)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
+	ts.rawDB = raw
 	return raw
 }
 
-// countWrites counts, from now on, the UPDATEs that set column of table,
-// with a trigger on the real file: the database itself keeps the count, so
-// nothing in the server can hide a write from it.
+// countWrites counts, from now on, the rows that UPDATEs of column of
+// table change, with a trigger in the real database: the database itself
+// keeps the count, so nothing in the server can hide a write from it.
 func (ts *testServer) countWrites(t *testing.T, table, column string) func() int {
 	t.Helper()
 	raw := ts.raw(t)
 	counter := fmt.Sprintf("writes_%s_%s", table, column)
-	for _, q := range []string{
+	ddl := []string{
 		`CREATE TABLE ` + counter + ` (n INTEGER)`,
 		`CREATE TRIGGER count_` + counter + ` AFTER UPDATE OF ` + column + ` ON ` + table +
 			` BEGIN INSERT INTO ` + counter + ` VALUES (1); END`,
-	} {
+	}
+	if ts.onPostgres() {
+		ddl = []string{
+			`CREATE TABLE ` + counter + ` (n INTEGER)`,
+			`CREATE FUNCTION count_` + counter + `() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN INSERT INTO ` + counter + ` VALUES (1); RETURN NULL; END $$`,
+			`CREATE TRIGGER count_` + counter + ` AFTER UPDATE OF ` + column + ` ON ` + table +
+				` FOR EACH ROW EXECUTE FUNCTION count_` + counter + `()`,
+		}
+	}
+	for _, q := range ddl {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -158,6 +189,62 @@ func (ts *testServer) countWrites(t *testing.T, table, column string) func() int
 		}
 		return n
 	}
+}
+
+// holdWrites takes, on a connection of its own, a lock under which the
+// store's reads go on and its writes to table wait: SQLite's write lock (on
+// every table), or on PostgreSQL a SHARE lock on table. It returns the
+// function that releases it, which the test's end calls too.
+func (ts *testServer) holdWrites(t *testing.T, table string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := ts.raw(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	take := []string{"BEGIN IMMEDIATE"}
+	if ts.onPostgres() {
+		take = []string{"BEGIN", "LOCK TABLE " + table + " IN SHARE MODE"}
+	}
+	for _, q := range take {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			t.Fatal(err)
+		}
+	}
+	write, _ := ts.db.Pools()
+	ts.heldWaits = write.Stats().WaitCount
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// writesWaiting is how many of the store's write transactions wait, while
+// holdWrites holds its lock: on PostgreSQL the sessions waiting for a lock
+// on the test's database; on SQLite the one on the store's single writer
+// connection, waiting out the lock, and those queued for that connection.
+func (ts *testServer) writesWaiting(t *testing.T) int {
+	t.Helper()
+	if ts.onPostgres() {
+		var n int
+		err := ts.raw(t).QueryRow(`SELECT count(*) FROM pg_locks
+			WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write, _ := ts.db.Pools()
+	st := write.Stats()
+	return int(st.WaitCount-ts.heldWaits) + st.InUse
 }
 
 // client is a browser: it keeps cookies and does not follow redirects, so
@@ -186,13 +273,34 @@ type response struct {
 
 func (c *client) do(method, path string, form url.Values, headers map[string]string) response {
 	c.t.Helper()
+	res, err := c.roundTrip(method, path, form, headers)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res
+}
+
+// sent is an answer, or what stopped it, for a request sent from a
+// goroutine of the test's, which may not stop the test.
+type sent struct {
+	response
+	err error
+}
+
+// send is do for a goroutine.
+func (c *client) send(method, path string, form url.Values) sent {
+	res, err := c.roundTrip(method, path, form, nil)
+	return sent{response: res, err: err}
+}
+
+func (c *client) roundTrip(method, path string, form url.Values, headers map[string]string) (response, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, c.ts.URL+path, body)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -200,38 +308,37 @@ func (c *client) do(method, path string, form url.Values, headers map[string]str
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	return c.send(req)
+	return c.exchange(req)
 }
 
-// send sends req and reads the whole answer. Every answer under /api/ is
-// held to openapi.json, so each API test also tests the document.
-func (c *client) send(req *http.Request) response {
-	c.t.Helper()
+// exchange sends req and reads the whole answer. Every answer under /api/
+// is held to openapi.json, so each API test also tests the document.
+func (c *client) exchange(req *http.Request) (response, error) {
 	res, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
 	if strings.HasPrefix(req.URL.Path, "/api/") && req.Method != http.MethodHead {
 		body := b
 		if res.Header.Get("Content-Encoding") == "gzip" {
 			zr, err := gzip.NewReader(bytes.NewReader(b))
 			if err != nil {
-				c.t.Fatal(err)
+				return response{}, err
 			}
 			if body, err = io.ReadAll(zr); err != nil {
-				c.t.Fatal(err)
+				return response{}, err
 			}
 		}
 		if err := apiContract(c.t).check(req.Method, req.URL.Path, res.StatusCode, res.Header, body); err != nil {
 			c.t.Error(err)
 		}
 	}
-	return response{Response: res, body: string(b)}
+	return response{Response: res, body: string(b)}, nil
 }
 
 func (c *client) get(path string) response { return c.do(http.MethodGet, path, nil, nil) }

@@ -20,7 +20,11 @@ func (c *client) verify(verifier, body string) response {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+verifier)
-	return c.send(req)
+	res, err := c.exchange(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res
 }
 
 // Every answer code of the verify API, from a key with keys:verify held by

@@ -189,8 +189,8 @@ type KeysSection struct {
 	// Regenerating is the id of the row asking to confirm a regeneration.
 	Regenerating string
 	Regen        RegenerateForm
-	NewID    string        // the key just created, marked in its row
-	Expiring []ExpiringKey // keys that expire within 7 days, for the notice
+	NewID        string        // the key just created, marked in its row
+	Expiring     []ExpiringKey // keys that expire within 7 days, for the notice
 }
 
 // KeyRow is one key as the table shows it.

@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	base, db, stopApp, err := e2e.StartApp(ctx, tmp)
+	base, db, stopApp, err := e2e.StartApp(ctx, filepath.Join(tmp, "keydesk.db"))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,10 @@
 // A package that uses it calls Main from its TestMain. Where no PostgreSQL
 // can be had, Database skips the test and says why, loudly; under CI (CI set)
 // it fails instead, since CI installs the server and must run both stores.
+//
+// The suites that run whole on either store (the handler and browser tests)
+// take their database from StoreDSN: a SQLite file by default, a PostgreSQL
+// database when KEYDESK_TEST_STORE=postgres.
 package pgtest
 
 import (
@@ -20,6 +24,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -40,6 +45,10 @@ import (
 // EnvURL names the variable that points the tests at an existing server, as
 // a URL whose user may create databases (postgres://user@host:port/db).
 const EnvURL = "KEYDESK_TEST_POSTGRES"
+
+// EnvStore names the variable that picks the store under the suites that
+// run on either: "postgres" for PostgreSQL, "sqlite" or unset for SQLite.
+const EnvStore = "KEYDESK_TEST_STORE"
 
 // Server is a running PostgreSQL server that tests may create databases on.
 type Server struct {
@@ -194,7 +203,38 @@ func Main(m *testing.M) { os.Exit(Run(m)) }
 
 // Run is Main for a TestMain that has more to do after the tests: it
 // returns the exit code instead of exiting.
+//
+// When KEYDESK_TEST_STORE asks for PostgreSQL, the whole binary's tests are
+// to run on it, so the server starts before them, and a failure to start is
+// said once, in a banner, rather than only in each test's skip: under CI it
+// fails the run at once; elsewhere the tests run and skip. A value of
+// KEYDESK_TEST_STORE it does not know fails the run, so that a misspelt
+// PostgreSQL run does not pass on SQLite unnoticed.
 func Run(m *testing.M) int {
+	if !flag.Parsed() {
+		flag.Parse() // as m.Run would; shout asks testing.Verbose
+	}
+	onPG, err := OnPostgres()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if onPG {
+		if _, err := server(); err != nil {
+			if os.Getenv("CI") != "" {
+				fmt.Fprint(os.Stderr, banner(
+					"POSTGRESQL TESTS FAILED: "+EnvStore+"=postgres and CI require PostgreSQL,",
+					"and none could be had: "+err.Error(),
+					"(install Debian's postgresql package or set "+EnvURL+")"))
+				return 1
+			}
+			shout(banner(
+				"POSTGRESQL TESTS SKIPPED: "+EnvStore+"=postgres, but no PostgreSQL could be had:",
+				err.Error(),
+				"(install Debian's postgresql package or set "+EnvURL+")",
+				"These tests did NOT run on PostgreSQL."))
+		}
+	}
 	code := m.Run()
 	if shared.server != nil {
 		if err := shared.server.Stop(); err != nil {
@@ -231,6 +271,36 @@ func Database(t testing.TB) string {
 		}
 	})
 	return dbURL
+}
+
+// OnPostgres reports whether KEYDESK_TEST_STORE asks for PostgreSQL.
+func OnPostgres() (bool, error) { return parseStore(os.Getenv(EnvStore)) }
+
+func parseStore(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "sqlite":
+		return false, nil
+	case "postgres", "postgresql":
+		return true, nil
+	}
+	return false, fmt.Errorf("pgtest: %s=%q: want postgres or sqlite", EnvStore, v)
+}
+
+// StoreDSN is where a test of a suite that runs on either store keeps its
+// data, as `keydesk serve --db` takes it: the URL of a new PostgreSQL
+// database of its own (from Database, which may skip the test) when
+// KEYDESK_TEST_STORE asks for PostgreSQL, else a SQLite file in a temp dir
+// of the test's.
+func StoreDSN(t testing.TB) string {
+	t.Helper()
+	onPG, err := OnPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onPG {
+		return Database(t)
+	}
+	return filepath.Join(t.TempDir(), "keydesk.db")
 }
 
 func server() (*Server, error) {
@@ -295,6 +365,26 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// banner frames a message no one running the tests should miss.
+func banner(lines ...string) string {
+	rule := strings.Repeat("*", 72)
+	return "\n" + rule + "\n" + strings.Join(lines, "\n") + "\n" + rule + "\n"
+}
+
+// shout writes msg to stderr and, unless the tests run with -v, to the
+// terminal too: `go test ./...` shows a passing package's output only with
+// -v, and a suite that skipped must not pass unnoticed.
+func shout(msg string) {
+	fmt.Fprint(os.Stderr, msg)
+	if testing.Verbose() {
+		return
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		fmt.Fprint(tty, msg)
+		tty.Close()
+	}
 }
 
 func randomHex(n int) string {

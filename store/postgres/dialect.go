@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -51,6 +52,37 @@ func Translate(err error) error {
 		return fmt.Errorf("%w: %v", ErrRetry, err)
 	}
 	return err
+}
+
+// substitute stands in for what PostgreSQL's text cannot hold: U+001A, the
+// control character meant for a character that is invalid or in error.
+const substitute = "\x1a"
+
+// Text makes s a string PostgreSQL's text can hold: each NUL, and each byte
+// that is not part of valid UTF-8, becomes U+001A (SUBSTITUTE); anything
+// else is kept, and s without either is returned as it is. SQLite holds
+// such bytes, and there they match nothing Keydesk stored, since the names,
+// emails, key names and descriptions it checks refuse every control
+// character. The substitute is a control character for that reason: a key
+// id, an email or a search holding it matches nothing here either, where
+// U+FFFD, which a name may hold, could match. Free text from a request
+// that no rule checks (a User-Agent) is stored with the substitute.
+func Text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == 0 || (r == utf8.RuneError && size == 1) {
+			b.WriteString(substitute)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // Rebind rewrites the "?" placeholders of the SQL shared with SQLite into

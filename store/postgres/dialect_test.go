@@ -10,6 +10,27 @@ import (
 	"keydesk/store/pgtest"
 )
 
+// Text keeps what PostgreSQL holds and puts U+001A in place of each NUL and
+// each byte that is not part of valid UTF-8.
+func TestText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"plain ASCII", "plain ASCII"},
+		{"é, 鍵, 🔑 and U+FFFD \uFFFD", "é, 鍵, 🔑 and U+FFFD \uFFFD"},
+		{"\x00", "\x1a"},
+		{"a\x00b\x00", "a\x1ab\x1a"},
+		{"\xff", "\x1a"},
+		{"Mozilla \xff\xfe x", "Mozilla \x1a\x1a x"},
+		{"cut é: \xc3", "cut é: \x1a"},
+		{"overlong \xc0\xaf", "overlong \x1a\x1a"},
+		{"surrogate \xed\xa0\x80", "surrogate \x1a\x1a\x1a"},
+	} {
+		if got := Text(tc.in); got != tc.want {
+			t.Errorf("Text(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestRebind(t *testing.T) {
 	tests := []struct {
 		name, in, want string

@@ -9,7 +9,8 @@ import (
 
 // Dialect is PostgreSQL's: "$n" placeholders, its SQLSTATE codes, every
 // write transaction serializable (and run again by sqlstore on a
-// serialization failure), text compared byte by byte as SQLite does.
+// serialization failure), text compared byte by byte as SQLite does, and
+// string arguments made text it can hold.
 func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name:      "postgres",
@@ -17,6 +18,7 @@ func Dialect() sqlstore.Dialect {
 		Translate: Translate,
 		TxOptions: TxOptions(),
 		ByteOrder: ` COLLATE "C"`,
+		Text:      Text,
 	}
 }
 

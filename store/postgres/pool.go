@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -96,6 +98,7 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*sql.DB, error) 
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	connCfg.ConnectTimeout = cfg.ConnectTimeout
+	connCfg.DialFunc = dialWithDeadline(connCfg.DialFunc)
 	connCfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
 
 	db := stdlib.OpenDB(*connCfg)
@@ -109,6 +112,26 @@ func OpenPool(ctx context.Context, url string, cfg PoolConfig) (*sql.DB, error) 
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	return db, nil
+}
+
+// dialWithDeadline makes a dial that fails once its context's deadline has
+// passed fail with the context's error. Go's dialer puts that deadline on
+// the socket too, whose timeout can end the dial a moment before the
+// context's own timer marks the context done: the error is then a bare
+// "i/o timeout", in which nothing above can see that the request ran out of
+// time, and it answers 500 where a deadline gets 503 ("try again"), as it
+// does on SQLite. A cut-short statement closes its connection, so the next
+// request dials, and a request timeout lands in a dial often.
+func dialWithDeadline(dial pgconn.DialFunc) pgconn.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+				return nil, fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+			}
+		}
+		return conn, err
+	}
 }
 
 // checkServer opens one connection and reads the server_version that every

@@ -13,9 +13,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +45,13 @@ type Dialect struct {
 	// and the cursors depend on it. "" for SQLite, whose BINARY default
 	// already does; ` COLLATE "C"` for PostgreSQL.
 	ByteOrder string
+	// Text turns a string argument into one the engine's text can hold:
+	// nil for SQLite, whose text holds any bytes; PostgreSQL's holds
+	// neither NUL nor bytes that are not UTF-8, and refuses the whole
+	// statement over one. Every statement's string arguments go through
+	// it, so that text from a request (a key id in a URL, a search, a
+	// User-Agent) is never a driver error.
+	Text func(string) string
 }
 
 // Errors a Dialect's Translate answers for tx to act on.
@@ -159,13 +168,38 @@ func (db *DB) sql(query string) string {
 	return q
 }
 
-// queryRow, query and exec run a read on the reader pool.
+// args is args with each string made one the engine can hold
+// (Dialect.Text); args itself when nothing changes, as almost always.
+func (db *DB) args(args []any) []any {
+	if db.d.Text == nil {
+		return args
+	}
+	var out []any
+	for i, a := range args {
+		s, ok := a.(string)
+		if !ok {
+			continue
+		}
+		if t := db.d.Text(s); t != s {
+			if out == nil {
+				out = slices.Clone(args)
+			}
+			out[i] = t
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// queryRow and query run a read on the reader pool.
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.sql(query), args...)
+	return db.read.QueryRowContext(ctx, db.sql(query), db.args(args)...)
 }
 
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.read.QueryContext(ctx, db.sql(query), args...)
+	return db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
 }
 
 // txn is a write transaction whose statements are written with "?".
@@ -176,17 +210,17 @@ type txn struct {
 
 // QueryRow runs a statement that returns at most one row.
 func (t *txn) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.sql(query), args...)
+	return t.tx.QueryRowContext(ctx, t.db.sql(query), t.db.args(args)...)
 }
 
 // Query runs a statement that returns rows.
 func (t *txn) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.sql(query), args...)
+	return t.tx.QueryContext(ctx, t.db.sql(query), t.db.args(args)...)
 }
 
 // Exec runs a statement that returns no rows.
 func (t *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.sql(query), args...)
+	return t.tx.ExecContext(ctx, t.db.sql(query), t.db.args(args)...)
 }
 
 // tx runs fn in a write transaction, committing if it returns nil. A
@@ -259,9 +293,14 @@ func (db *DB) txError(ctx context.Context, err error) error {
 
 // cutShort reports whether err is how a statement fails when its
 // transaction's context ends under it.
+//
+// A connection the driver gave up on (driver.ErrBadConn) counts too: pgx
+// closes the connection a cancelled statement ran on, and the next use of
+// it in the transaction says only that.
 func cutShort(err error) bool {
 	return errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrInterrupted)
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrInterrupted) ||
+		errors.Is(err, driver.ErrBadConn)
 }
 
 // translate maps driver errors to the store's own, in this one place.

@@ -223,7 +223,7 @@ func (db *DB) findKey(ctx context.Context, hash string) (store.KeyMatch, error) 
 	var kf keyFields
 	var uf userFields
 	var current bool
-	if err := scan(db.authStmt.QueryRowContext(ctx, hash, hash, hash), kf.dest(), append(uf.dest(), &current)...); err != nil {
+	if err := scan(db.authStmt.QueryRowContext(ctx, db.args([]any{hash, hash, hash})...), kf.dest(), append(uf.dest(), &current)...); err != nil {
 		return store.KeyMatch{}, fmt.Errorf("find key: %w", err)
 	}
 	k, u := kf.key(), uf.user()

@@ -139,3 +139,34 @@ func testListsRefuseOtherCursors(t *testing.T, open Opener) {
 		t.Errorf("KeyInventory by name after an audit cursor: %v, want ErrBadCursor", err)
 	}
 }
+
+// A read whose context's deadline passes under it reports the deadline
+// (context.DeadlineExceeded, which the HTTP layer answers with 503, "try
+// again"), whatever it was doing at that moment: waiting for a connection,
+// opening one, or running its statement. Deadlines land at random points
+// of reads, whose cut-short connections the next reads open anew.
+func testReadsCutShortReportTheDeadline(t *testing.T, open Opener) {
+	db := open(t)
+	ctx := context.Background()
+	u := mustCreateUser(t, db, "Uma", "uma@example.com")
+	const warm = 20
+	start := time.Now()
+	for range warm {
+		if _, err := db.UserByID(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start) / warm
+	wrong := map[string]int{}
+	for i := range 400 {
+		ctx, cancel := context.WithTimeout(context.Background(), took*time.Duration(i%50)/10)
+		_, err := db.UserByID(ctx, u.ID)
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			wrong[err.Error()]++
+		}
+	}
+	for msg, n := range wrong {
+		t.Errorf("%d reads cut short by their deadline failed with %s, want context.DeadlineExceeded", n, msg)
+	}
+}

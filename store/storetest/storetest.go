@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"UseBatchIsBounded", testUseBatchIsBounded},
 		{"ReadsAgree", testReadsAgree},
 		{"ListsRefuseOtherCursors", testListsRefuseOtherCursors},
+		{"UnholdableText", testUnholdableText},
+		{"ReadsCutShortReportTheDeadline", testReadsCutShortReportTheDeadline},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
