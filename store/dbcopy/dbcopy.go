@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"keydesk/store/postgres"
 )
 
 // The engines an Endpoint may name.
@@ -424,7 +426,7 @@ func (ins *inserter) close() {
 }
 
 // convert turns a value read from the source into what the target column
-// takes where the engines differ: SQLite keeps flags as 0/1 integers and
+// takes where the engines differ (and what PostgreSQL's text can hold): SQLite keeps flags as 0/1 integers and
 // PostgreSQL as BOOLEAN; a SQLite BLOB or TEXT may come back as either Go
 // type, while bytea and text each want their own. NULL stays NULL and
 // everything else passes as it is.
@@ -455,8 +457,14 @@ func convert(v any, k kind) (any, error) {
 			return []byte(x), nil
 		}
 	case kindText:
-		if x, ok := v.([]byte); ok {
-			return string(x), nil
+		// PostgreSQL's text cannot hold what SQLite may (a NUL, bytes
+		// that are not UTF-8, say in a User-Agent): they are copied as the
+		// PostgreSQL store itself stores them (postgres.Text).
+		switch x := v.(type) {
+		case []byte:
+			return postgres.Text(string(x)), nil
+		case string:
+			return postgres.Text(x), nil
 		}
 	}
 	return v, nil

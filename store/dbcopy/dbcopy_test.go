@@ -372,3 +372,24 @@ func TestCopyReadsTheSourceBesideAWriter(t *testing.T) {
 		t.Errorf("the uncommitted user reached the copy: %d (%v)", n, err)
 	}
 }
+
+// TestCopyToPostgresKeepsTextItCannotHold: a NUL or bytes that are not
+// UTF-8, which SQLite holds (a User-Agent, say), reach PostgreSQL as its
+// store keeps them, each as U+001A, rather than failing the whole copy.
+func TestCopyToPostgresKeepsTextItCannotHold(t *testing.T) {
+	src := openSQLite(t, sqliteSchema)
+	if _, err := src.Exec("INSERT INTO users VALUES (1, ?, 0, NULL, 1)", "Eve\x00\xffX"); err != nil {
+		t.Fatal(err)
+	}
+	pg := openPostgres(t, postgresSchema)
+	if _, err := dbcopy.Copy(context.Background(), dbcopy.SQLiteEndpoint(src), dbcopy.PostgresEndpoint(pg)); err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	var name string
+	if err := pg.QueryRow("SELECT name FROM users WHERE id = 1").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if name != "Eve\x1a\x1aX" {
+		t.Errorf("name on PostgreSQL %q, want %q", name, "Eve\x1a\x1aX")
+	}
+}
