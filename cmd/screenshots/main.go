@@ -349,6 +349,11 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 			chromedp.Click(`//section[.//h2[normalize-space()="Create this key?"]]//button[normalize-space()="Create API Auth Key"]`),
 			chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
 			chromedp.WaitVisible(button("Copy")))},
+		// Done closes the panel; the new key's row stays marked.
+		{"keys-new", chromedp.Steps(
+			chromedp.Click(link("Done")),
+			chromedp.WaitVisible(keyRow("Mobile app (iOS)")),
+			waitScripts())},
 		{"keys-regenerate", chromedp.Steps(open, openRegenerate(row))},
 		{"keys-regenerated", chromedp.Steps(open, openRegenerate(row),
 			chromedp.Click(`//label[normalize-space()="7 days"]`),
@@ -356,11 +361,6 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 			chromedp.WaitVisible(`//h2[normalize-space()="Your new API Auth Key"]`),
 			chromedp.WaitVisible(button("Copy")))},
 		{"keys-overlap", chromedp.Steps(open, chromedp.WaitVisible(button("End overlap now")))},
-		// Done closes the panel; the new key's row stays marked.
-		{"keys-new", chromedp.Steps(
-			chromedp.Click(link("Done")),
-			chromedp.WaitVisible(keyRow("Mobile app (iOS)")),
-			waitScripts())},
 	}
 	for _, s := range shots {
 		if err := c.shoot(tab, s.name, s.setup); err != nil {
