@@ -121,7 +121,7 @@ func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowVie
 		DisabledByAdmin: r.Key.DisabledByAdmin,
 		OwnerName:       r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
 		Created:   views.NewTime(r.Key.CreatedAt, now),
-		Expires:   views.NewInventoryExpiry(r.Key.ExpiresAt, now, store.ExpiresSoon),
+		Expires:   views.NewExpiry(r.Key.ExpiresAt, now, store.ExpiresSoon),
 		Scopes:    r.Key.Scopes,
 		AllScopes: r.Key.AllScopes(),
 	}

@@ -127,7 +127,7 @@ func inventoryScopeHint() templ.Component {
 
 // inventoryExpiry is a row's Expires cell: Never, a relative time (marked
 // when it is within 7 days) with the exact time on hover, or Expired.
-func inventoryExpiry(e InventoryExpiry) templ.Component {
+func inventoryExpiry(e Expiry) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

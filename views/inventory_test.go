@@ -10,7 +10,7 @@ import (
 // An inventory row's expiry: never, expired from its very instant, soon
 // within the window given (its end included), and how far off otherwise,
 // rounded so a fresh 30-day key reads "in 30 days".
-func TestNewInventoryExpiry(t *testing.T) {
+func TestNewExpiryInTheInventory(t *testing.T) {
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	week := 7 * 24 * time.Hour
 	for _, c := range []struct {
@@ -31,7 +31,7 @@ func TestNewInventoryExpiry(t *testing.T) {
 		{"in a year", now.Add(365 * 24 * time.Hour), false, false, false, "in 1 year"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := NewInventoryExpiry(c.at, now, week)
+			e := NewExpiry(c.at, now, week)
 			if e.Never != c.never || e.Expired != c.expired || e.Soon != c.soon || e.At.Relative != c.relative {
 				t.Errorf("got never %t, expired %t, soon %t, %q; want %t, %t, %t, %q",
 					e.Never, e.Expired, e.Soon, e.At.Relative, c.never, c.expired, c.soon, c.relative)

@@ -108,25 +108,10 @@ const (
 // FromNow is a time to come, seen at now: "in 12 days", "in 3 hours", or
 // "now" once it has come.
 func FromNow(t, now time.Time) string {
-	d := t.Sub(now)
-	unit := func(n int, name string) string {
-		if n == 1 {
-			return "in 1 " + name
-		}
-		return "in " + strconv.Itoa(n) + " " + name + "s"
-	}
-	switch {
-	case d <= 0:
+	if !t.After(now) {
 		return "now"
-	case d < time.Minute:
-		return "in less than a minute"
-	case d < time.Hour:
-		return unit(int(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		return unit(int(d/time.Hour), "hour")
-	default:
-		return unit(int(d/(24*time.Hour)), "day")
 	}
+	return until(t, now)
 }
 
 // Totals are the calls of every day: successful and refused.

@@ -285,7 +285,7 @@ type InventoryRowView struct {
 	OwnerDisabled   bool
 	LastUsed        *Time
 	Created         Time
-	Expires         InventoryExpiry
+	Expires         Expiry
 	Scopes          []string // the key's scopes, unless AllScopes
 	AllScopes       bool     // made before scopes existed: it holds every one
 	Error           string   // why the last action on this row was refused
