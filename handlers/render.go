@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -13,11 +15,39 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// render writes component as the response, always with status.
-func render(c echo.Context, status int, component templ.Component) error {
+// render writes the components, one after the other, as the response,
+// always with status. The page is rendered whole into a buffer first and
+// written in one piece: rendered straight into the response, templ flushes
+// it after each top-level component, and every flush forces the gzip stream
+// to end a block and the connection to send a packet. A component that
+// fails leaves nothing half-sent, so the error page can still be written.
+func render(c echo.Context, status int, components ...templ.Component) error {
+	buf := pages.Get().(*bytes.Buffer)
+	defer putPage(buf)
+	ctx := c.Request().Context()
+	for _, component := range components {
+		if err := component.Render(ctx, buf); err != nil {
+			return err
+		}
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)
-	return component.Render(c.Request().Context(), c.Response())
+	_, err := c.Response().Write(buf.Bytes())
+	return err
+}
+
+// pages holds the buffers render fills, reused across requests.
+var pages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putPage returns buf to the pool unless an unusually large page grew it:
+// a pool of such buffers would hold their memory for the few pages that
+// need it.
+func putPage(buf *bytes.Buffer) {
+	if buf.Cap() > 256<<10 {
+		return
+	}
+	buf.Reset()
+	pages.Put(buf)
 }
 
 // announce asks the page to read message to screen readers once the htmx
