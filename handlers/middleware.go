@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -152,25 +151,6 @@ func (s *server) recoverPanics() echo.MiddlewareFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			return fmt.Errorf("panic: %w\n%s", err, stack)
-		},
-	})
-}
-
-// compress gzips responses of 512 bytes or more at deflate's fastest level:
-// a page is a few KB of repetitive HTML, which the fastest level shrinks
-// nearly as well as the default (a key page of 50 keys: 9.6 KB against 8.4 KB)
-// at a fraction of the CPU, and the CPU is what a busy instance runs short
-// of. Except the ones that show
-// a new API key (create and regenerate): a compressed response that holds a secret beside text an
-// attacker can influence is what BREACH-style attacks measure. (Cross-origin
-// protection already keeps other sites from driving that post.)
-func (s *server) compress() echo.MiddlewareFunc {
-	return middleware.GzipWithConfig(middleware.GzipConfig{
-		Level:     gzip.BestSpeed,
-		MinLength: 512,
-		Skipper: func(c echo.Context) bool {
-			return c.Request().Method == http.MethodPost &&
-				(c.Request().URL.Path == "/settings/api-keys" || c.Path() == "/settings/api-keys/:id/regenerate")
 		},
 	})
 }
