@@ -295,7 +295,7 @@ func TestAnnounceHeaderIsASCIIJSON(t *testing.T) {
 	rec := httptest.NewRecorder()
 	c := echo.New().NewContext(httptest.NewRequest("POST", "/", nil), rec)
 	announce(c, "Key “Zoë 😀\x00” disabled.")
-	h := rec.Header().Get("HX-Trigger")
+	h := rec.Header().Get("HX-Trigger-After-Settle")
 	for i := 0; i < len(h); i++ {
 		if h[i] >= 0x80 {
 			t.Fatalf("non-ASCII byte in %q", h)
@@ -303,6 +303,6 @@ func TestAnnounceHeaderIsASCIIJSON(t *testing.T) {
 	}
 	var got map[string]string
 	if err := json.Unmarshal([]byte(h), &got); err != nil || got["keydesk:announce"] != "Key “Zoë 😀\x00” disabled." {
-		t.Errorf("HX-Trigger %q decodes to %v, %v", h, got, err)
+		t.Errorf("HX-Trigger-After-Settle %q decodes to %v, %v", h, got, err)
 	}
 }
