@@ -16,8 +16,8 @@ import (
 // TestEachActionAnnouncesItsOwnResult reads the live region (#announcer),
 // once each step has settled, through a sequence of in-page actions, each
 // of which must announce its own result, not the one before's: disable
-// and enable a key, save an edit, delete one, save the name on Personal
-// Details, and the admin's changes to an account.
+// and enable a key, save an edit, delete, create and regenerate one, save
+// the name on Personal Details, and the admin's changes to an account.
 func TestEachActionAnnouncesItsOwnResult(t *testing.T) {
 	ctx := newTab(t, tabTimeout)
 	base, db := startApp(t)
@@ -57,6 +57,19 @@ func TestEachActionAnnouncesItsOwnResult(t *testing.T) {
 	run(t, ctx, "delete it", chromedp.Click(button("Delete key")),
 		chromedp.WaitNotPresent(keyRow(spare.Name)), settled())
 	wantAnnounced(t, ctx, "after the delete", "Key “"+spare.Name+"” deleted.")
+
+	openCreateForm(t, ctx, "CI deploy", "Ships the releases.", settled())
+	run(t, ctx, "create it", chromedp.Click(confirmButton("Create API Auth Key")),
+		chromedp.WaitVisible(`#new-key`), settled())
+	wantAnnounced(t, ctx, "after the create", "Key created.")
+
+	run(t, ctx, "open Regenerate", chromedp.Click(rowAction(renamed, "Regenerate")),
+		chromedp.WaitVisible(button("Regenerate key")), settled())
+	run(t, ctx, "regenerate, stopping the old key now",
+		chromedp.Click(`//label[normalize-space()="Stop it now"]`),
+		chromedp.Click(button("Regenerate key")),
+		chromedp.WaitNotPresent(button("Regenerate key")), settled())
+	wantAnnounced(t, ctx, "after the regenerate", "Key “"+renamed+"” regenerated. The old key stopped working.")
 
 	run(t, ctx, "open Personal Details", chromedp.Click(sideNav("Personal Details")),
 		chromedp.WaitVisible(heading("Personal Details")), pageReady())
