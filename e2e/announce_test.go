@@ -102,6 +102,15 @@ func TestEachActionAnnouncesItsOwnResult(t *testing.T) {
 		"KYC status of Otto O. Owner ("+ownerAcct.Email+") set to Pending (was "+store.KYCNotStarted.Label()+").")
 	run(t, admin, "set KYC to Pending again", chromedp.Click(userButton("Set KYC status of", ownerAcct.Email)), settled())
 	wantAnnounced(t, admin, "after setting the same status", "KYC status of Otto O. Owner ("+ownerAcct.Email+") is already Pending.")
+
+	run(t, admin, "open the key inventory", chromedp.Navigate(base+"/admin/api-keys"),
+		chromedp.WaitVisible(heading("Key inventory")), pageReady())
+	run(t, admin, "switch the owner's key off", chromedp.Click(adminSwitch(renamed, ownerAcct.Email, "true")),
+		chromedp.WaitVisible(adminSwitch(renamed, ownerAcct.Email, "false")), settled())
+	wantAnnounced(t, admin, "after the inventory's switch", "Key “"+renamed+"” disabled.")
+	run(t, admin, "and on again", chromedp.Click(adminSwitch(renamed, ownerAcct.Email, "false")),
+		chromedp.WaitVisible(adminSwitch(renamed, ownerAcct.Email, "true")), settled())
+	wantAnnounced(t, admin, "after switching it back", "Key “"+renamed+"” enabled.")
 }
 
 // TestFocusLandsOnTheSafeChoice checks document.activeElement after each
