@@ -51,8 +51,11 @@ func putPage(buf *bytes.Buffer) {
 }
 
 // announce asks the page to read message to screen readers once the htmx
-// swap is done (app.js listens for keydesk:announce). Header values travel
-// as Latin-1, so every character past ASCII is sent as a JSON \u escape.
+// swap has settled (app.js listens for keydesk:announce). After settling,
+// not on arrival (HX-Trigger): an event on arrival runs before the swap,
+// and what the swap announces would then overwrite it. Header values
+// travel as Latin-1, so every character past ASCII is sent as a JSON \u
+// escape.
 func announce(c echo.Context, message string) {
 	b, _ := json.Marshal(map[string]string{"keydesk:announce": message})
 	var out strings.Builder
@@ -67,7 +70,7 @@ func announce(c echo.Context, message string) {
 			fmt.Fprintf(&out, `\u%04x`, r)
 		}
 	}
-	c.Response().Header().Set("HX-Trigger", out.String())
+	c.Response().Header().Set("HX-Trigger-After-Settle", out.String())
 }
 
 // seeOther ends a successful plain form post: the browser follows with a
