@@ -429,7 +429,7 @@ func (s *server) adminSetRole(c echo.Context) error {
 // auditActions are the actions the audit log can be filtered by.
 var auditActions = []string{
 	store.ActionLogin, store.ActionLoginFailed, store.ActionLogout, store.ActionSignup, store.ActionUserCreated,
-	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionKYCChanged,
+	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionSessionRevoked, store.ActionKYCChanged,
 	store.ActionUserDisabled, store.ActionUserEnabled, store.ActionRoleChanged,
 	store.ActionKeyCreated, store.ActionKeyEnabled, store.ActionKeyDisabled, store.ActionKeyEdited, store.ActionKeyDeleted,
 	store.ActionKeyRegenerated, store.ActionKeyOverlapEnd,
