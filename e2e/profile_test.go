@@ -46,6 +46,10 @@ func TestSignOutAnotherSession(t *testing.T) {
 		chromedp.Click(`//section[@id="sessions"]//button[normalize-space()="Sign out"]`),
 		chromedp.WaitVisible(hasText("Signed out Headless Chrome on Linux (127.0.0.1).")),
 		settled())
+	inSessions, err := read(here, chromedp.Evaluate[bool](`!!document.activeElement.closest("#sessions")`))
+	if err != nil || !inSessions {
+		t.Errorf("focus left the sessions list after signing a session out (err %v)", err)
+	}
 	if got := historyLen(t, here); got != history {
 		t.Errorf("signing out a session navigated (history %d → %d); want an htmx swap", history, got)
 	}

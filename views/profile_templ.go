@@ -351,7 +351,7 @@ func SessionsSection(v SessionsView, oob bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "><div class=\"card__header\"><div><h2 id=\"sessions-heading\" class=\"card__title\">Active sessions</h2><p class=\"muted\">Browsers signed in to your account.</p></div><form method=\"post\" action=\"/settings/sessions/revoke-others\" hx-post=\"/settings/sessions/revoke-others\" hx-target=\"#sessions\" hx-swap=\"outerHTML\"><button type=\"submit\" class=\"button button--danger-outline\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "><div class=\"card__header\"><div><h2 id=\"sessions-heading\" class=\"card__title\" tabindex=\"-1\">Active sessions</h2><p class=\"muted\">Browsers signed in to your account.</p></div><form method=\"post\" action=\"/settings/sessions/revoke-others\" hx-post=\"/settings/sessions/revoke-others\" hx-target=\"#sessions\" hx-swap=\"outerHTML\"><button type=\"submit\" class=\"button button--danger-outline\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
