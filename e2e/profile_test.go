@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"keydesk/store"
 )
@@ -42,6 +43,16 @@ func TestSignOutAnotherSession(t *testing.T) {
 	if err != nil || focused != "Cancel" {
 		t.Errorf("focus on %q (err %v) in the confirmation; want Cancel, the safe choice", focused, err)
 	}
+	keys(t, here, "Escape cancels the confirmation", kb.Escape)
+	run(t, here, "the row is back", chromedp.WaitNotPresent(`//section[@id="sessions"]//button[normalize-space()="Sign out"]`), settled())
+	focused, err = read(here, chromedp.Evaluate[string](`document.activeElement.textContent.trim()`))
+	if err != nil || focused != "Sign out" {
+		t.Errorf("focus on %q (err %v) after Escape; want the row's Sign out again", focused, err)
+	}
+	run(t, here, "ask again",
+		chromedp.Click(`//section[@id="sessions"]//a[normalize-space()="Sign out"]`),
+		chromedp.WaitVisible(`//section[@id="sessions"]//button[normalize-space()="Sign out"]`),
+		settled())
 	run(t, here, "confirm",
 		chromedp.Click(`//section[@id="sessions"]//button[normalize-space()="Sign out"]`),
 		chromedp.WaitVisible(hasText("Signed out Headless Chrome on Linux (127.0.0.1).")),
