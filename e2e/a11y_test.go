@@ -227,8 +227,21 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 
 	run(t, ctx, "open the login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(button("Log in")))
 	logIn(t, ctx, walkAdmin.Email, walkAdmin.Password)
+	// A second browser of the admin's, for a Sign out in the sessions list.
+	if err := db.CreateSession(t.Context(), &store.Session{IDHash: "walk-phone", UserID: admin.ID, IP: "192.0.2.7",
+		UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) Version/18.5 Mobile/15E148 Safari/604.1",
+		ExpiresAt: time.Now().Add(time.Hour)}, store.AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
 	run(t, ctx, "land on Personal Details", chromedp.WaitVisible(heading("Personal Details")), pageReady())
 	check("Personal Details")
+	run(t, ctx, "ask to sign the other session out",
+		chromedp.Click(`//section[@id="sessions"]//a[normalize-space()="Sign out"]`),
+		chromedp.WaitVisible(`//section[@id="sessions"]//button[normalize-space()="Sign out"]`), settled())
+	check("Personal Details, sign-out confirmation")
+	run(t, ctx, "cancel it",
+		chromedp.Click(`//section[@id="sessions"]//a[normalize-space()="Cancel"]`),
+		chromedp.WaitVisible(`//section[@id="sessions"]//a[normalize-space()="Sign out"]`), settled())
 	run(t, ctx, "open the user menu",
 		chromedp.Click(menuOf(walkAdmin.Name)), chromedp.WaitVisible(menuItem("Settings")))
 	check("Personal Details, user menu open")

@@ -200,11 +200,11 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 // adminExport streams the filtered inventory as CSV: metadata only, and
 // every cell safe to open in a spreadsheet.
 func (s *server) adminExport(c echo.Context) error {
-	f, _ := s.inventoryFilter(c)
+	f, fv := s.inventoryFilter(c)
 	f.After, f.Limit = "", 1000
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="keydesk-keys.csv"`)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+exportFileName(s.db.Now(), fv)+`"`)
 	c.Response().WriteHeader(http.StatusOK)
 	w := bufio.NewWriter(c.Response())
 	w.WriteString(csvRecord(safeCells("owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key",
@@ -527,7 +527,7 @@ func (s *server) adminSetRole(c echo.Context) error {
 // auditActions are the actions the audit log can be filtered by.
 var auditActions = []string{
 	store.ActionLogin, store.ActionLoginFailed, store.ActionLogout, store.ActionSignup, store.ActionUserCreated,
-	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionKYCChanged,
+	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionSessionRevoked, store.ActionKYCChanged,
 	store.ActionUserDisabled, store.ActionUserEnabled, store.ActionRoleChanged,
 	store.ActionKeyCreated, store.ActionKeyEnabled, store.ActionKeyDisabled, store.ActionKeyEdited, store.ActionKeyDeleted,
 	store.ActionKeyRegenerated, store.ActionKeyOverlapEnd,

@@ -76,6 +76,7 @@ func (s *server) keyPageView(c echo.Context, k *store.APIKey, owner *store.User)
 		return views.KeyPageView{}, err
 	}
 	v := views.KeyPageView{Page: s.page(c, k.Name), Key: s.keyDetails(k, owner, now)}
+	v.Description = keyPageDescription(k.Name)
 	for _, u := range uses {
 		label := useResults[u.Result]
 		if label == "" {

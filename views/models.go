@@ -18,10 +18,11 @@ type Viewer struct {
 
 // Page is what every page's frame needs.
 type Page struct {
-	Title   string
-	Viewer  *Viewer // nil when signed out
-	Flash   string  // a one-time notice, such as "Password changed."
-	Version string
+	Title       string
+	Description string  // the page's <meta name="description">: a sentence about it
+	Viewer      *Viewer // nil when signed out
+	Flash       string  // a one-time notice, such as "Password changed."
+	Version     string
 }
 
 // Time is a moment shown relative to now ("3 minutes ago") with the exact
@@ -118,14 +119,20 @@ type PasswordForm struct {
 
 // SessionsView lists the user's active sessions.
 type SessionsView struct {
-	Sessions []SessionRow
-	Notice   string
+	Sessions   []SessionRow
+	Notice     string
+	Confirming string // the handle of the session whose sign-out is being confirmed
 }
 
 // SessionRow is one signed-in browser.
 type SessionRow struct {
+	// Handle names the session in the page and its URLs, for signing it out
+	// on its own: an opaque value, never the session id. "" for the
+	// current session, which ends with Log out.
+	Handle   string
 	Device   string
 	IP       string
+	SignedIn Time
 	LastSeen Time
 	Current  bool
 }
