@@ -109,7 +109,7 @@ func TestProfileRemembersWhatItShould(t *testing.T) {
 		chromedp.Click(menuOf(newName)))
 
 	run(t, ctx, "start editing again", chromedp.SendKeys(field("Name"), "!"))
-	if n := countNodes(t, ctx, hasText("Name saved.")); n != 0 {
+	if n := countNodes(t, ctx, shownText("Name saved.")); n != 0 {
 		t.Error(`"Name saved." stays while the name is edited again`)
 	}
 	run(t, ctx, "save, then open Change password",
@@ -128,7 +128,7 @@ func TestProfileRemembersWhatItShould(t *testing.T) {
 		chromedp.Click(submit("Change password")),
 		chromedp.WaitVisible(hasText("The two new passwords do not match.")),
 		settled())
-	if n := countNodes(t, ctx, hasText("Name saved.")); n != 0 {
+	if n := countNodes(t, ctx, shownText("Name saved.")); n != 0 {
 		t.Error(`"Name saved." stays through a password change`)
 	}
 	wantValue(t, ctx, field("Current password"), acct.Password)
