@@ -190,11 +190,22 @@ type KeysSection struct {
 	Regenerating string
 	Regen        RegenerateForm
 	NewID        string        // the key just created, marked in its row
+	APIBase      string        // where the API is reached, for the empty table's example call
 	Expiring     []ExpiringKey // keys that expire within 7 days, for the notice
+}
+
+// KeyStatus is whether a key works, as store.EffectiveState decides it:
+// Code is the state's code ("enabled", "disabled", "disabled_by_admin",
+// "expired", "owner_disabled"), Label its words on the page.
+type KeyStatus struct {
+	Code  string
+	Label string
+	Works bool
 }
 
 // KeyRow is one key as the table shows it.
 type KeyRow struct {
+	Status      KeyStatus
 	ID          string
 	Name        string
 	Description string
@@ -275,6 +286,7 @@ type InventoryFilterView struct {
 
 // InventoryRowView is one key in the inventory.
 type InventoryRowView struct {
+	Status          KeyStatus
 	ID              string
 	Name            string
 	Masked          string
