@@ -203,3 +203,53 @@ func TestEffectiveStateEverywhere(t *testing.T) {
 		}
 	})
 }
+
+// The key table, as served (so with JavaScript off too): a short
+// description whole, with its text on hover; a long one in a <details>
+// whose summary holds the whole text and a Show more; and, before the
+// first key, what a key is for, a Create API Auth Key that opens the form
+// and the first call to make.
+func TestKeyTableDescriptionsAndEmptyState(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma User", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+
+	empty := c.get("/settings/api-keys")
+	assertStatus(t, empty, http.StatusOK)
+	assertContains(t, empty, "No API Auth Keys yet", "lets a script, a CI job or a service call the Keydesk API as you",
+		`<a id="create-open-empty" class="button button--primary keys-empty__create" href="/settings/api-keys/new"`,
+		`hx-get="/settings/api-keys/new" hx-target="#create-panel"`,
+		`curl -H "Authorization: Bearer $KEYDESK_KEY" `+ts.URL+`/api/v1/me`, `<a href="/api/openapi.json">OpenAPI document</a>`)
+	form := c.get("/settings/api-keys/new")
+	assertStatus(t, form, http.StatusOK)
+	assertContains(t, form, `name="name"`, `name="description"`)
+
+	long := strings.Repeat("Reconciles the ledger nightly. ", 6)
+	for name, desc := range map[string]string{"Short": "Deploys.", "Long": long, "Lines": "One line.\nAnother."} {
+		if _, _, err := ts.db.CreateKey(context.Background(), u.ID, store.NewKey{Name: name, Description: desc}, store.AuditEvent{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := c.get("/settings/api-keys")
+	assertLacks(t, page, "No API Auth Keys yet", "create-open-empty")
+	keys, err := ts.db.KeysForUser(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		row := rowHTML(page.body, "row-"+k.PublicID)
+		details := `<details class="key-desc" id="desc-` + k.PublicID + `"><summary class="key-desc__summary" title="`
+		switch k.Name {
+		case "Short":
+			if !strings.Contains(row, `<span class="key-desc__text" title="Deploys.">Deploys.</span>`) || strings.Contains(row, "<details") {
+				t.Errorf("the short description:\n%s", row)
+			}
+		default:
+			if !strings.Contains(row, details) || !strings.Contains(row, ">Show more</span>") ||
+				!strings.Contains(row, `<span class="key-desc__text">`+k.Description+`</span>`) {
+				t.Errorf("the description of %s, %d characters, is not whole behind Show more:\n%s", k.Name, len(k.Description), row)
+			}
+		}
+	}
+}
