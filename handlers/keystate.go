@@ -5,7 +5,7 @@ import (
 	"keydesk/views"
 )
 
-// keyStatus is a key's effective state (store.EffectiveState) as the
+// keyStatusView is a key's effective state (store.EffectiveState) as the
 // pages show it.
 func keyStatusView(st store.KeyState) views.KeyStatus {
 	return views.KeyStatus{Code: string(st), Label: st.Label(), Works: st.Works()}
