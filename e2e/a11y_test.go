@@ -193,6 +193,8 @@ var (
 const (
 	walkNewKey  = "Mobile app (iOS)"
 	walkSeedKey = "CI deploy bot"
+	// walkLongName is 64 characters, the most a name may have, without a space.
+	walkLongName = "ReconcilePaymentsLedgerAgainstBankStatementsEveryNightWithRetry2"
 )
 
 // walkPages serves a fresh Keydesk and brings the tab, signed out at first,
@@ -264,6 +266,13 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 	// switch locked, Regenerate), both with scopes.
 	mustCreateExpiringKey(t, db, admin, "Staging smoke tests", []string{"profile:read", "keys:read"}, 3*24*time.Hour)
 	mustCreateExpiringKey(t, db, admin, "Old payments export", []string{"payments:read"}, -24*time.Hour)
+	// The longest name a key may have, in one word, and a long description
+	// with a long word in it: the table must still fit a phone.
+	if _, _, err := db.CreateKey(t.Context(), admin.ID, store.NewKey{Name: walkLongName,
+		Description: longDescription + " See https://wiki.example.com/platform/runbooks/payments-ledger-reconciliation-nightly."},
+		store.AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
 	run(t, ctx, "reload with keys", keysPage, chromedp.WaitVisible(keyRow(walkSeedKey)))
 	check("API Auth Key, with keys")
 

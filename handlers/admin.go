@@ -120,8 +120,8 @@ func (s *server) adminKeysPage(c echo.Context) error {
 func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowView {
 	row := views.InventoryRowView{
 		ID: r.Key.PublicID, Name: r.Key.Name, Masked: r.Key.Masked(), Enabled: r.Key.Enabled,
-		DisabledByAdmin: r.Key.DisabledByAdmin,
-		OwnerName:       r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
+		DisabledByAdmin: r.Key.DisabledByAdmin, Status: keyStatusView(store.EffectiveState(&r.Key, r.OwnerDisabled, now)),
+		OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
 		Created:   views.NewTime(r.Key.CreatedAt, now),
 		Expires:   views.NewExpiry(r.Key.ExpiresAt, now, store.ExpiresSoon),
 		Scopes:    r.Key.Scopes,
@@ -208,7 +208,8 @@ func (s *server) adminExport(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	w := bufio.NewWriter(c.Response())
 	w.WriteString(csvRecord(safeCells("owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key",
-		"status", "last_used_at", "created_at", "expires_at", "scopes")))
+		"status", "effective_status", "last_used_at", "created_at", "expires_at", "scopes")))
+	now := s.db.Now()
 	for {
 		page, err := s.db.KeyInventory(c.Request().Context(), f)
 		if err != nil {
@@ -222,7 +223,7 @@ func (s *server) adminExport(c echo.Context) error {
 				lastUsed = r.Key.LastUsedAt.Format(time.RFC3339)
 			}
 			w.WriteString(csvRecord(safeCells(r.OwnerName, r.OwnerEmail, fmt.Sprint(r.OwnerDisabled), r.Key.PublicID,
-				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339),
+				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), string(store.EffectiveState(&r.Key, r.OwnerDisabled, now)), lastUsed, r.Key.CreatedAt.Format(time.RFC3339),
 				csvExpiry(r.Key), csvScopes(r.Key))))
 		}
 		if page.Next == "" {

@@ -198,11 +198,22 @@ type KeysSection struct {
 	Regen        RegenerateForm
 	NewID        string        // the key just created, marked in its row
 	FocusNew     bool          // the page opens with focus on that row (after Done)
+	APIBase      string        // where the API is reached, for the empty table's example call
 	Expiring     []ExpiringKey // keys that expire within 7 days, for the notice
+}
+
+// KeyStatus is whether a key works, as store.EffectiveState decides it:
+// Code is the state's code ("enabled", "disabled", "disabled_by_admin",
+// "expired", "owner_disabled"), Label its words on the page.
+type KeyStatus struct {
+	Code  string
+	Label string
+	Works bool
 }
 
 // KeyRow is one key as the table shows it.
 type KeyRow struct {
+	Status      KeyStatus
 	ID          string
 	Name        string
 	Description string
@@ -284,6 +295,7 @@ type InventoryFilterView struct {
 
 // InventoryRowView is one key in the inventory.
 type InventoryRowView struct {
+	Status          KeyStatus
 	ID              string
 	Name            string
 	Masked          string
