@@ -274,3 +274,25 @@ func TestAuditLogEventWithoutFacts(t *testing.T) {
 	}
 	assertContains(t, res, "names are today")
 }
+
+// A sign-up reads as its new account's; two people of one name on a page
+// are told apart by their emails, and a name no one else has stands alone.
+func TestAuditLogNamesPeopleApart(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Signup = true })
+	ts.createUser(t, "Ada Admin", "admin@example.com", "admin-password", store.RoleAdmin)
+	admin := ts.client(t)
+	admin.login("admin@example.com", "admin-password")
+	assertStatus(t, ts.client(t).post("/signup", url.Values{"name": {"Sam Lee"}, "email": {"sam@example.com"}, "password": {"sam-password-1"}}), 303)
+	got := auditSentences(admin.get("/admin/audit").body)
+	if want := []string{"Sam Lee signed in", "Sam Lee signed up"}; len(got) < 2 || !slices.Equal(got[:2], want) {
+		t.Errorf("sentences %q, want first %q", got, want)
+	}
+	other := ts.createUser(t, "Sam Lee", "sam.lee@example.org", "sam-password-2", store.RoleUser)
+	ts.client(t).login(other.Email, "sam-password-2")
+	got = auditSentences(admin.get("/admin/audit").body)
+	for _, want := range []string{"Sam Lee (sam.lee@example.org) signed in", "Sam Lee (sam@example.com) signed up", "Ada Admin signed in"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("no sentence %q among %q", want, got)
+		}
+	}
+}
