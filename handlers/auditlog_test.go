@@ -144,6 +144,12 @@ func TestAuditLogSentences(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, func() string { return "The CLI created the account of Cleo CLI" }},
+		{"the email migration keeps an address", func(t *testing.T) {
+			if err := f.ts.db.RecordAudit(ctx, store.AuditEvent{Actor: "migration", Action: store.ActionEmailKept,
+				SubjectID: bob.ID, Target: bob.PublicID}); err != nil {
+				t.Fatal(err)
+			}
+		}, func() string { return "A migration kept Bob Builder's email as it was stored" }},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			sc.act(t)
