@@ -114,16 +114,16 @@ func TestAuditLogSentences(t *testing.T) {
 			}
 		}, func() string { return "The CLI changed Bob Builder's KYC status from Verified to Rejected" }},
 		{"admin grants the admin role", func(t *testing.T) {
-			admin.post("/admin/users/"+bob.PublicID+"/role", url.Values{"role": {"admin"}})
+			admin.post("/admin/users/"+bob.PublicID+"/role", url.Values{"role": {"admin"}, "confirm": {"yes"}})
 		}, func() string { return "Ada Admin made Bob Builder an admin" }},
 		{"admin revokes the admin role", func(t *testing.T) {
-			admin.post("/admin/users/"+bob.PublicID+"/role", url.Values{"role": {"user"}})
+			admin.post("/admin/users/"+bob.PublicID+"/role", url.Values{"role": {"user"}, "confirm": {"yes"}})
 		}, func() string { return "Ada Admin revoked Bob Builder's admin role" }},
 		{"admin disables an account", func(t *testing.T) {
-			admin.post("/admin/users/"+bob.PublicID+"/disabled", url.Values{"disabled": {"true"}})
+			admin.post("/admin/users/"+bob.PublicID+"/disabled", url.Values{"disabled": {"true"}, "confirm": {"yes"}})
 		}, func() string { return "Ada Admin disabled Bob Builder's account" }},
 		{"admin enables an account", func(t *testing.T) {
-			admin.post("/admin/users/"+bob.PublicID+"/disabled", url.Values{"disabled": {"false"}})
+			admin.post("/admin/users/"+bob.PublicID+"/disabled", url.Values{"disabled": {"false"}, "confirm": {"yes"}})
 		}, func() string { return "Ada Admin enabled Bob Builder's account" }},
 		{"user renames themselves", func(t *testing.T) {
 			f.user.post("/settings/profile", url.Values{"name": {"Uma Ulm"}})
