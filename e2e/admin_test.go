@@ -79,7 +79,7 @@ func TestAdminDisablesAKey(t *testing.T) {
 		pageReady())
 	wantPath(t, ctx, "/admin/audit")
 	run(t, ctx, "filter the audit log by action",
-		chromedp.SendKeys(dropdown("Action"), store.ActionKeyDisabled),
+		chromedp.SendKeys(dropdown("Action"), "Key disabled"),
 		chromedp.Click(submit("Apply")),
 		chromedp.WaitNotPresent(auditRowOf(store.ActionLogin)),
 		chromedp.WaitVisible(auditRowOf(store.ActionKeyDisabled)),
@@ -91,14 +91,18 @@ func TestAdminDisablesAKey(t *testing.T) {
 		t.Fatalf("the filtered audit log shows %d events, want the one key.disabled\n%s", n, pageState(ctx))
 	}
 	event := auditRowOf(store.ActionKeyDisabled)
-	for _, c := range []struct{ column, want string }{
-		{"Actor", adminAcct.Email},
-		{"Subject", ownerAcct.Email},
-		{"Target", billing.PublicID},
-	} {
-		if got := textOf(t, ctx, column(event, c.column)); got != c.want {
-			t.Errorf("the key.disabled event's %s is %q, want %q", c.column, got, c.want)
-		}
+	want := "Ada Admin disabled key “Billing export” (" + store.MaskKey(billing.Last4) + ") of Otto Owner"
+	if got := textOf(t, ctx, event+"//summary"); got != want {
+		t.Errorf("the event reads %q, want %q", got, want)
+	}
+	run(t, ctx, "expand the event and open the key's history",
+		chromedp.Click(event+"//summary"),
+		chromedp.WaitVisible(event+`//dd/code[normalize-space()="`+store.ActionKeyDisabled+`"]`),
+		chromedp.Click(event+`//a[normalize-space()="History"]`),
+		chromedp.WaitVisible(`//h2[normalize-space()="History of key “Billing export” (`+store.MaskKey(billing.Last4)+`)"]`),
+		pageReady())
+	if got := location(t, ctx).Query().Get("key"); got != billing.PublicID {
+		t.Errorf("the history's URL carries key=%q, want %s", got, billing.PublicID)
 	}
 }
 
@@ -297,7 +301,8 @@ func dropdown(label string) string {
 
 // inventoryRow is the inventory row of the key named name.
 func inventoryRow(name string) string {
-	return fmt.Sprintf(`//table//tbody/tr[td[normalize-space()=%q]]`, name)
+	// The key's name is its cell's link (the cell also links its history).
+	return fmt.Sprintf(`//table//tbody/tr[td[normalize-space()=%q or a[normalize-space()=%q]]]`, name, name)
 }
 
 // column is row's cell under the column headed header.
@@ -323,11 +328,11 @@ func kycSelect(email string) string {
 }
 
 // auditRows are the rows of the audit log's events table.
-const auditRows = `//table[thead/tr/th[normalize-space()="Actor"]]/tbody/tr`
+const auditRows = `//table[thead/tr/th[normalize-space()="Event"]]/tbody/tr`
 
-// auditRowOf is an audit event row of action.
+// auditRowOf is an audit event row of action, by the code its detail shows.
 func auditRowOf(action string) string {
-	return auditRows + fmt.Sprintf(`[td[normalize-space()=%q]]`, action)
+	return auditRows + fmt.Sprintf(`[.//dd/code[normalize-space()=%q]]`, action)
 }
 
 // announced is the live region's message to screen readers.

@@ -538,10 +538,10 @@ var auditActions = []string{
 func (s *server) auditPage(c echo.Context) error {
 	fv := views.AuditFilterView{
 		Actor: strings.TrimSpace(c.QueryParam("actor")), Action: c.QueryParam("action"),
-		From: c.QueryParam("from"), Until: c.QueryParam("until"),
+		Key: strings.TrimSpace(c.QueryParam("key")), From: c.QueryParam("from"), Until: c.QueryParam("until"),
 	}
-	v := views.AuditView{Page: s.page(c, "Audit log"), Filter: fv, Actions: auditActions}
-	f := store.AuditFilter{Actor: fv.Actor, Action: fv.Action, After: c.QueryParam("after")}
+	v := views.AuditView{Page: s.page(c, "Audit log"), Filter: fv, Actions: auditActionOptions(), KeyLabel: fv.Key}
+	f := store.AuditFilter{Actor: fv.Actor, Action: fv.Action, Key: fv.Key, After: c.QueryParam("after")}
 	var err error
 	if f.From, err = parseDay(fv.From); err != nil {
 		v.Error = "Enter the From date as YYYY-MM-DD."
@@ -558,14 +558,11 @@ func (s *server) auditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	params := filterParams{"actor", fv.Actor, "action", fv.Action, "from", fv.From, "until", fv.Until}
+	params := filterParams{"actor", fv.Actor, "action", fv.Action, "key", fv.Key, "from", fv.From, "until", fv.Until}
 	v.FirstURL, v.NextURL = pagerURLs("/admin/audit", params, f.After, page.Next)
-	now := s.db.Now()
-	for _, e := range page.Events {
-		v.Events = append(v.Events, views.AuditRow{
-			At: views.NewTime(e.At, now), Actor: e.Actor, Action: e.Action, Subject: e.Subject, Target: e.Target,
-			IP: orDefault(e.IP, "—"), Device: orDefault(deviceOf(e.UserAgent), "—"), Detail: e.Detail,
-		})
+	v.Events = auditRows(page.Events, s.db.Now())
+	if fv.Key != "" {
+		v.KeyLabel = historyLabel(fv.Key, page.Events)
 	}
 	return render(c, http.StatusOK, views.AuditPage(v))
 }

@@ -507,7 +507,7 @@ func TestAuditShowsRegenerations(t *testing.T) {
 	assertContains(t, log, `<option value="key.regenerated">`, `<option value="key.overlap_ended">`)
 	regen := admin.get("/admin/audit?action=key.regenerated")
 	assertContains(t, regen, "<code>key.regenerated</code>", f.key.PublicID,
-		`<span class="audit-detail">overlap: 1 hour, the old secret works until `, "; expires: never</span>")
+		`<dt>Detail</dt><dd>overlap: 1 hour, the old secret works until `, "; expires: never</dd>")
 	assertLacks(t, regen, "<code>key.overlap_ended</code>")
 	ended := admin.get("/admin/audit?action=key.overlap_ended")
 	assertContains(t, ended, "<code>key.overlap_ended</code>", "old secret kdk_…"+f.secret[len(f.secret)-4:]+" stopped")

@@ -141,31 +141,64 @@ type SessionRow struct {
 type AuditView struct {
 	Page
 	Filter   AuditFilterView
-	Actions  []string // the actions to filter by
+	Actions  []AuditAction // the actions to filter by
 	Events   []AuditRow
 	FirstURL string
 	NextURL  string
 	Error    string // a filter that could not be read
+	// KeyLabel names the key whose history this is (Filter.Key), as its
+	// events last named it, or its id when none does.
+	KeyLabel string
+}
+
+// AuditAction is an action to filter by: its code and what it reads as.
+type AuditAction struct {
+	Code  string
+	Label string
 }
 
 // AuditFilterView is the audit log's filters as the URL carries them.
 type AuditFilterView struct {
 	Actor  string
 	Action string
+	Key    string // a key's id: that key's history
 	From   string // YYYY-MM-DD
 	Until  string // YYYY-MM-DD, inclusive
 }
 
-// AuditRow is one audit event.
+// AuditRow is one audit event: a sentence, and on expansion everything the
+// event holds.
 type AuditRow struct {
-	At      Time
-	Actor   string
-	Action  string
-	Subject string
-	Target  string
-	Detail  string // what the action changed, e.g. the overlap of a regeneration
-	IP      string
-	Device  string
+	At       Time
+	Sentence []Phrase
+	Action   string // the raw code, e.g. key.disabled
+	Facts    []AuditFact
+	IP       string
+}
+
+// Phrase is a piece of a sentence: plain text, a name (shown strong) or a
+// masked key (shown as code). Every piece is text, escaped when rendered.
+type Phrase struct {
+	Text string
+	Kind PhraseKind
+}
+
+// PhraseKind is how a Phrase is shown.
+type PhraseKind int
+
+const (
+	PhraseText PhraseKind = iota
+	PhraseName
+	PhraseCode
+)
+
+// AuditFact is one line of an event's full detail; Link, when set, is a
+// page about it (a key's history).
+type AuditFact struct {
+	Label string
+	Value string
+	Code  bool // the value is an id or code, shown as code
+	Link  string
 }
 
 // ErrorView is an error page.

@@ -52,6 +52,13 @@ func TestDBCopy(t *testing.T) {
 					t.Fatalf("the seeded database has no row in %s: seed one, so that the copy of that table is tested", table)
 				}
 			}
+			// The comparisons below cover every column; this makes sure
+			// the facts of an event (0010) are among what they compare.
+			if !slices.ContainsFunc(before["audit_events"], func(row string) bool {
+				return strings.Contains(row, `\"key_name\":\"Made before the copy\"`)
+			}) {
+				t.Fatalf("no seeded audit event holds the facts of the key it made:\n%s", strings.Join(before["audit_events"], "\n"))
+			}
 
 			dst := target.database(t)
 			out, _, err := runCmd(t, "", "db", "copy", "--from", src, "--to", dst)

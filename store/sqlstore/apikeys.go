@@ -86,7 +86,7 @@ func (db *DB) SetKeyEnabled(ctx context.Context, userID int64, publicID string, 
 	// So is the expiry: an expired key cannot be enabled, only
 	// regenerated.
 	now := millis(db.Now())
-	k, err := db.updateKey(ctx, "set key enabled", `UPDATE api_keys SET enabled = ?, updated_at = ?
+	k, err := db.updateKey(ctx, "set key enabled", publicID, true, `UPDATE api_keys SET enabled = ?, updated_at = ?
 		WHERE public_id = ? AND user_id = ? AND (? OR (disabled_by_admin = ? AND (expires_at IS NULL OR expires_at > ?)))
 		RETURNING `+keyColumns,
 		ev, enabled, now, publicID, userID, !enabled, false, now)
@@ -106,23 +106,27 @@ func (db *DB) SetKeyEnabled(ctx context.Context, userID int64, publicID string, 
 // UpdateKey applies upd to one of the user's keys and records ev. A name
 // the user's other keys have is ErrConflict.
 func (db *DB) UpdateKey(ctx context.Context, userID int64, publicID string, upd store.KeyUpdate, ev store.AuditEvent) (*store.APIKey, error) {
-	return db.updateKey(ctx, "update key", `UPDATE api_keys SET
+	return db.updateKey(ctx, "update key", publicID, false, `UPDATE api_keys SET
 			name = coalesce(?, name), description = coalesce(?, description), updated_at = ?
 		WHERE public_id = ? AND user_id = ? RETURNING `+keyColumns,
 		ev, upd.Name, upd.Description, millis(db.Now()), publicID, userID)
 }
 
-// updateKey runs an UPDATE … RETURNING on one key and records ev; no row
-// is ErrNotFound.
-func (db *DB) updateKey(ctx context.Context, what, query string, ev store.AuditEvent, args ...any) (*store.APIKey, error) {
+// updateKey runs an UPDATE … RETURNING on key publicID and records ev,
+// with what changed (its status always, when status is set); no row is
+// ErrNotFound.
+func (db *DB) updateKey(ctx context.Context, what, publicID string, status bool, query string, ev store.AuditEvent, args ...any) (*store.APIKey, error) {
 	var k *store.APIKey
 	err := db.tx(ctx, func(tx *txn) error {
-		var err error
+		before, err := keyByPublicID(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
 		if k, err = scanKey(tx.QueryRow(ctx, query, args...)); err != nil {
 			return err
 		}
 		ev.Target = k.PublicID
-		return db.audit(ctx, tx, ev)
+		return db.audit(ctx, tx, withKeyFacts(ev, before, k, status, db.Now()))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -133,6 +137,14 @@ func (db *DB) updateKey(ctx context.Context, what, query string, ev store.AuditE
 // DeleteKey deletes one of the user's keys and records ev.
 func (db *DB) DeleteKey(ctx context.Context, userID int64, publicID string, ev store.AuditEvent) error {
 	err := db.tx(ctx, func(tx *txn) error {
+		// Read first: once deleted, the key's name is in its event only.
+		before, err := keyByPublicID(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
+		if before != nil {
+			ev = withKeyFacts(ev, nil, before, false, db.Now())
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM api_keys WHERE public_id = ? AND user_id = ?`, publicID, userID)
 		if err != nil {
 			return err
@@ -205,7 +217,7 @@ func (db *DB) RegenerateKey(ctx context.Context, userID int64, publicID string, 
 	secret := store.GenerateKey()
 	now := db.Now()
 	until := millis(now.Add(overlap))
-	k, err := db.updateKey(ctx, "regenerate key", `UPDATE api_keys SET
+	k, err := db.updateKey(ctx, "regenerate key", publicID, false, `UPDATE api_keys SET
 			prev_hash = hash, prev_last4 = last4, prev_last_used_at = NULL,
 			prev_until = CASE WHEN expires_at IS NOT NULL AND expires_at < ? THEN expires_at ELSE ? END,
 			hash = ?, last4 = ?, expires_at = ?, updated_at = ?
@@ -221,7 +233,7 @@ func (db *DB) RegenerateKey(ctx context.Context, userID int64, publicID string, 
 // records ev. A key whose previous secret no longer works is ErrNoOverlap.
 func (db *DB) EndOverlap(ctx context.Context, userID int64, publicID string, ev store.AuditEvent) (*store.APIKey, error) {
 	now := millis(db.Now())
-	k, err := db.updateKey(ctx, "end overlap", `UPDATE api_keys SET prev_until = ?, updated_at = ?
+	k, err := db.updateKey(ctx, "end overlap", publicID, false, `UPDATE api_keys SET prev_until = ?, updated_at = ?
 		WHERE public_id = ? AND user_id = ? AND prev_until > ? RETURNING `+keyColumns,
 		ev, now, now, publicID, userID, now)
 	if errors.Is(err, store.ErrNotFound) {

@@ -167,7 +167,10 @@ func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled b
 	var k *store.APIKey
 	now := millis(db.Now())
 	err := db.tx(ctx, func(tx *txn) error {
-		var err error
+		before, err := keyByPublicID(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
 		// The expiry is in the WHERE, as in SetKeyEnabled, so the refusal
 		// cannot race the key's expiry.
 		k, err = scanKey(tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
@@ -184,7 +187,7 @@ func (db *DB) AdminSetKeyEnabled(ctx context.Context, publicID string, enabled b
 			return err
 		}
 		ev.Target, ev.SubjectID = k.PublicID, k.UserID
-		return db.audit(ctx, tx, ev)
+		return db.audit(ctx, tx, withKeyFacts(ev, before, k, true, fromMillis(now)))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin set key enabled: %w", err)
@@ -202,8 +205,12 @@ func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev store
 	err := db.tx(ctx, func(tx *txn) error {
 		n = 0
 		for _, id := range publicIDs {
+			before, err := keyByPublicID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
 			var keyID, owner int64
-			err := tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
+			err = tx.QueryRow(ctx, `UPDATE api_keys SET enabled = ?, disabled_by_admin = ?, updated_at = ?
 				WHERE public_id = ? AND disabled_by_admin = ? RETURNING id, user_id`, false, true, millis(db.Now()), id, false).Scan(&keyID, &owner)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -214,6 +221,11 @@ func (db *DB) AdminDisableKeys(ctx context.Context, publicIDs []string, ev store
 			n++
 			e := ev
 			e.Target, e.SubjectID = id, owner
+			if before != nil {
+				after := *before
+				after.Enabled, after.DisabledByAdmin = false, true
+				e = withKeyFacts(e, before, &after, true, db.Now())
+			}
 			if err := db.audit(ctx, tx, e); err != nil {
 				return err
 			}

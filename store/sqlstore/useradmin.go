@@ -58,14 +58,17 @@ func (db *DB) SetUserRole(ctx context.Context, id int64, role store.Role, ev sto
 				return err
 			}
 		}
-		res, err := tx.Exec(ctx, `UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, role, millis(db.Now()), id)
+		before, err := userByIDTx(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if before == nil {
 			return store.ErrNotFound
 		}
-		return db.audit(ctx, tx, ev)
+		if _, err := tx.Exec(ctx, `UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, role, millis(db.Now()), id); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, withChange(ev, store.FieldRole, string(before.Role), string(role)))
 	})
 	if err != nil {
 		return fmt.Errorf("set user role: %w", err)

@@ -64,7 +64,10 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*store.User, error) {
 func (db *DB) UpdateUser(ctx context.Context, id int64, upd store.UserUpdate, ev store.AuditEvent) (*store.User, error) {
 	var u *store.User
 	err := db.tx(ctx, func(tx *txn) error {
-		var err error
+		before, err := userByIDTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		u, err = scanUser(tx.QueryRow(ctx, `
 			UPDATE users SET
 				name       = coalesce(?, name),
@@ -74,6 +77,12 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd store.UserUpdate, ev
 			RETURNING `+userColumns, upd.Name, upd.KYCStatus, millis(db.Now()), id))
 		if err != nil {
 			return err
+		}
+		if before.Name != u.Name {
+			ev = withChange(ev, store.FieldName, before.Name, u.Name)
+		}
+		if before.KYCStatus != u.KYCStatus || upd.KYCStatus != nil {
+			ev = withChange(ev, store.FieldKYC, string(before.KYCStatus), string(u.KYCStatus))
 		}
 		return db.audit(ctx, tx, ev)
 	})
@@ -120,14 +129,18 @@ func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool, ev s
 				return err
 			}
 		}
-		res, err := tx.Exec(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`,
-			disabled, millis(db.Now()), id)
+		before, err := userByIDTx(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if before == nil {
 			return store.ErrNotFound
 		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`,
+			disabled, millis(db.Now()), id); err != nil {
+			return err
+		}
+		ev = withChange(ev, store.FieldStatus, userStatusFact(before.Disabled), userStatusFact(disabled))
 		if disabled {
 			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 				return err
@@ -139,4 +152,12 @@ func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool, ev s
 		return fmt.Errorf("set user disabled: %w", err)
 	}
 	return nil
+}
+
+// userStatusFact is an account's status as facts record it.
+func userStatusFact(disabled bool) string {
+	if disabled {
+		return store.FactDisabled
+	}
+	return store.FactEnabled
 }
