@@ -247,12 +247,14 @@ func TestEveryLoginCostsOneHash(t *testing.T) {
 }
 
 // slowHash is a PHC string for password whose parameters make one check
-// take seconds: a login to it holds a place in the hash queue long enough
-// for a test to see what the others get meanwhile.
+// take seconds (about five on a quiet machine of two cores): a login to it
+// holds a place in the hash queue long enough for a test to see what the
+// others get meanwhile, even on a machine so busy that setting up each
+// step takes seconds too.
 func slowHash(password string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	const passes, memory = 100, 19 * 1024
+	const passes, memory = 250, 19 * 1024
 	key := argon2.IDKey([]byte(password), salt, passes, memory, 1, 32)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=1$%s$%s", argon2.Version, memory, passes,
