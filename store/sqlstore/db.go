@@ -75,6 +75,7 @@ const txAttempts = 20
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	stmts *stmtCache // the reads' prepared statements
 	d     Dialect
 	now   func() time.Time
 
@@ -99,7 +100,7 @@ func WithClock(now func() time.Time) Option {
 // for every write transaction, read for reads (they may be one pool). It
 // prepares the statements of the hottest paths. Close closes both pools.
 func New(write, read *sql.DB, d Dialect, opts ...Option) (*DB, error) {
-	db := &DB{write: write, read: read, d: d, now: time.Now, Hasher: store.NewHasher()}
+	db := &DB{write: write, read: read, d: d, now: time.Now, Hasher: store.NewHasher(), stmts: newStmtCache(read)}
 	for _, opt := range opts {
 		opt(db)
 	}
@@ -112,6 +113,7 @@ func New(write, read *sql.DB, d Dialect, opts ...Option) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	if db.authStmt != nil {
 		db.authStmt.Close()
 	}
@@ -193,13 +195,29 @@ func (db *DB) args(args []any) []any {
 	return out
 }
 
-// queryRow and query run a read on the reader pool.
+// queryRow and query run a read on the reader pool, through a statement
+// prepared once (stmtCache).
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.sql(query), db.args(args)...)
+	q := db.sql(query)
+	stmt, err := db.stmts.get(ctx, q)
+	if err != nil || stmt == nil {
+		// A statement that fails to prepare fails the same way here, and
+		// the Row carries its error.
+		return db.read.QueryRowContext(ctx, q, db.args(args)...)
+	}
+	return stmt.QueryRowContext(ctx, db.args(args)...)
 }
 
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
+	q := db.sql(query)
+	stmt, err := db.stmts.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if stmt == nil {
+		return db.read.QueryContext(ctx, q, db.args(args)...)
+	}
+	return stmt.QueryContext(ctx, db.args(args)...)
 }
 
 // txn is a write transaction whose statements are written with "?".
