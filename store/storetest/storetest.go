@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 		{"TouchKeyWritesOncePerWindow", testTouchKeyWritesOncePerWindow},
 		{"AllKeys", testAllKeys},
 		{"KeyInventory", testKeyInventory},
+		{"InventorySearch", testInventorySearch},
+		{"InventoryCount", testInventoryCount},
 		{"AdminKeyActions", testAdminKeyActions},
 		{"AdminDisabledKeyStaysDisabledForOwner", testAdminDisabledKeyStaysDisabledForOwner},
 		{"BulkDisableTakesOverOwnerDisabledKey", testBulkDisableTakesOverOwnerDisabledKey},
