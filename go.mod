@@ -16,6 +16,8 @@ require (
 
 require github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 
+require github.com/klauspost/compress v1.18.2
+
 require (
 	github.com/a-h/parse v0.0.0-20250122154542-74294addb73e // indirect
 	github.com/andybalholm/brotli v1.2.7 // indirect

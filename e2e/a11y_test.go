@@ -201,7 +201,8 @@ const (
 // then, signed in as an admin who owns keys, Personal Details (with the user
 // menu open, with Change password open), API Auth Key (empty, with keys,
 // the create form, its confirmation, the key shown once, an edit row, a
-// delete confirmation), the admin's key inventory, users and audit log, and
+// delete confirmation), the admin's key inventory, users (and a disable
+// confirmation in an account's row) and audit log, and
 // the 404 page. At each it calls check with the page's name. The tab keeps
 // whatever viewport and media the caller set.
 func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
@@ -298,6 +299,10 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 	run(t, ctx, "open Users",
 		chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(heading("Users")), pageReady())
 	check("admin users")
+	run(t, ctx, "ask to disable an account",
+		chromedp.Click(fmt.Sprintf(`//button[@aria-label=%q]`, "Disable "+walkOwner.Email)),
+		chromedp.WaitVisible(button("Disable account")), settled())
+	check("admin users, disable confirmation")
 	run(t, ctx, "open the audit log",
 		chromedp.Navigate(base+"/admin/audit"), chromedp.WaitVisible(heading("Audit log")), pageReady())
 	check("admin audit log")

@@ -135,7 +135,7 @@ func TestAdminSetsKYC(t *testing.T) {
 	wantValue(t, adminTab, kycSelect(ownerAcct.Email), string(store.KYCPending))
 	run(t, adminTab, "set it",
 		chromedp.Click(kycSelect(ownerAcct.Email)+`/ancestor::tr//button[normalize-space()="Set"]`),
-		chromedp.WaitReady(announced("KYC status of "+ownerAcct.Email+" set to Pending.")),
+		chromedp.WaitReady(announced("KYC status of "+ownerAcct.Name+" ("+ownerAcct.Email+") set to Pending (was "+store.KYCNotStarted.Label()+").")),
 		htmxIdle())
 	wantPath(t, adminTab, "/admin/users")
 	wantValue(t, adminTab, kycSelect(ownerAcct.Email), string(store.KYCPending))

@@ -150,19 +150,32 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Errorf("stored name after the edit: %q, want %q", k.Name, newName)
 	}
 
-	// Delete: Escape cancels, Enter on Delete key confirms.
+	// Delete: the confirmation opens on Cancel, so a second Enter deletes
+	// nothing; Escape cancels too; Shift+Tab reaches Delete key, which
+	// Enter confirms.
+	cancelFocused := `el.matches("a[data-cancel]") && ` + byText("Cancel")
 	tabTo(t, ctx, "Tab to the key's Delete", byLabel("Delete "+newName), false)
 	keys(t, ctx, "ask to delete with Enter", kb.Enter)
-	mustFocus(t, ctx, "focus moves to Delete key", `el.matches("button") && `+byText("Delete key"))
+	mustFocus(t, ctx, "focus moves to Cancel, the safe choice", cancelFocused)
 	run(t, ctx, "let the swap settle", settled())
-	wantFocusVisible(t, ctx, "Delete key")
-	keys(t, ctx, "cancel with Escape", kb.Escape)
+	wantFocusVisible(t, ctx, "Cancel")
+	keys(t, ctx, "press Enter again", kb.Enter)
 	run(t, ctx, "see the confirmation gone", chromedp.WaitNotPresent(button("Delete key")), settled())
 	mustFocus(t, ctx, "focus returns to the row's Delete", byLabel("Delete "+newName))
 	wantKeys(t, db, user, 1)
 	keys(t, ctx, "ask again with Enter", kb.Enter)
-	mustFocus(t, ctx, "focus moves to Delete key", `el.matches("button") && `+byText("Delete key"))
+	mustFocus(t, ctx, "focus moves to Cancel", cancelFocused)
 	run(t, ctx, "let the swap settle", settled())
+	keys(t, ctx, "cancel with Escape", kb.Escape)
+	run(t, ctx, "see the confirmation gone", chromedp.WaitNotPresent(button("Delete key")), settled())
+	mustFocus(t, ctx, "focus returns to the row's Delete", byLabel("Delete "+newName))
+	wantKeys(t, db, user, 1)
+	keys(t, ctx, "ask a third time with Enter", kb.Enter)
+	mustFocus(t, ctx, "focus moves to Cancel", cancelFocused)
+	run(t, ctx, "let the swap settle", settled())
+	run(t, ctx, "Shift+Tab to Delete key", shiftTab())
+	mustFocus(t, ctx, "Shift+Tab from Cancel reaches Delete key", `el.matches("button") && `+byText("Delete key"))
+	wantFocusVisible(t, ctx, "Delete key")
 	keys(t, ctx, "delete with Enter", kb.Enter)
 	run(t, ctx, "see the key gone", chromedp.WaitNotPresent(keyRow(newName)), settled())
 	wantKeys(t, db, user, 0)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -372,10 +374,21 @@ func (s *server) adminUserRow(c echo.Context, u *store.User, keys int, now time.
 	}
 }
 
+// userChange is one change to an account as the Users page asks for it:
+// what to ask first (nothing for a change that needs no confirming), and
+// the change itself, which returns the sentence that reports it.
+type userChange struct {
+	confirm *views.UserConfirmView // Question, Effect, Button, Danger, Field, Value
+	apply   func() (notice string, err error)
+}
+
 // adminUserAction runs one change to an account and answers with its row
-// (htmx) or back on the list (plain post). A refusal such as the last-admin
-// rule is shown beside the account, and changes nothing.
-func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (notice string, err error)) error {
+// (htmx) or back on the list (plain post). A change that takes effect on
+// someone's access (disable, enable, admin role) first answers with a
+// confirmation that names the account and the effect, and runs only when
+// posted again with confirm=yes. A refusal such as the last-admin rule is
+// shown beside the account, and changes nothing.
+func (s *server) adminUserAction(c echo.Context, plan func(u *store.User, keys []*store.APIKey) (userChange, error)) error {
 	if err := parseForm(c); err != nil {
 		return err
 	}
@@ -384,7 +397,18 @@ func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (not
 	if err != nil {
 		return err
 	}
-	notice, err := change(u)
+	keys, err := s.db.KeysForUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	ch, err := plan(u, keys)
+	notice := ""
+	if err == nil {
+		if ch.confirm != nil && postValue(c, "confirm") != "yes" {
+			return s.askUserChange(c, u, *ch.confirm)
+		}
+		notice, err = ch.apply()
+	}
 	refusal := ""
 	switch {
 	case errors.Is(err, store.ErrLastAdmin):
@@ -403,8 +427,7 @@ func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (not
 	if u, err = s.db.UserByPublicID(ctx, u.PublicID); err != nil {
 		return err
 	}
-	keys, err := s.db.KeysForUser(ctx, u.ID)
-	if err != nil {
+	if keys, err = s.db.KeysForUser(ctx, u.ID); err != nil {
 		return err
 	}
 	row := s.adminUserRow(c, u, len(keys), s.db.Now())
@@ -417,56 +440,131 @@ func (s *server) adminUserAction(c echo.Context, change func(u *store.User) (not
 	return render(c, status, views.AdminUserRowFragment(row, postValue(c, "return")))
 }
 
+// askUserChange answers with the confirmation of a change: in the
+// account's row for htmx, as a page for a plain post. Nothing is changed.
+func (s *server) askUserChange(c echo.Context, u *store.User, v views.UserConfirmView) error {
+	v.ID, v.Action = u.PublicID, "/admin/users/"+u.PublicID+"/"+path.Base(c.Request().URL.Path)
+	v.ReturnTo = adminReturn(c, "/admin/users")
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.AdminUserConfirmRow(v))
+	}
+	v.Page = s.page(c, "Confirm: "+v.Button)
+	return render(c, http.StatusOK, views.AdminUserConfirmPage(v))
+}
+
 var errBadValue = errors.New("bad value")
 
+// who names an account in a question or a notice: its name and email.
+func who(u *store.User) string { return u.Name + " (" + u.Email + ")" }
+
+// workingKeys counts the keys of an account that answer now.
+func workingKeys(keys []*store.APIKey, now time.Time) int {
+	n := 0
+	for _, k := range keys {
+		if k.Enabled && !k.Expired(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// KYC status changes nothing anyone can do, and is set back as easily, so
+// it is not confirmed; its notice says what it was.
 func (s *server) adminSetKYC(c echo.Context) error {
-	return s.adminUserAction(c, func(u *store.User) (string, error) {
+	return s.adminUserAction(c, func(u *store.User, _ []*store.APIKey) (userChange, error) {
 		status := store.KYCStatus(postValue(c, "status"))
 		switch status {
 		case store.KYCVerified, store.KYCPending, store.KYCNotStarted, store.KYCRejected:
 		default:
-			return "", errBadValue
+			return userChange{}, errBadValue
 		}
-		ev := s.event(c, currentUser(c), store.ActionKYCChanged, "")
-		ev.SubjectID, ev.Target, ev.Detail = u.ID, u.Email, "kyc: "+u.KYCStatus.Label()+" → "+status.Label()
-		_, err := s.db.UpdateUser(c.Request().Context(), u.ID, store.UserUpdate{KYCStatus: &status}, ev)
-		return fmt.Sprintf("KYC status of %s set to %s.", u.Email, status.Label()), err
+		return userChange{apply: func() (string, error) {
+			if status == u.KYCStatus {
+				return fmt.Sprintf("KYC status of %s is already %s.", who(u), status.Label()), nil
+			}
+			ev := s.event(c, currentUser(c), store.ActionKYCChanged, "")
+			ev.SubjectID, ev.Target, ev.Detail = u.ID, u.Email, "kyc: "+u.KYCStatus.Label()+" → "+status.Label()
+			_, err := s.db.UpdateUser(c.Request().Context(), u.ID, store.UserUpdate{KYCStatus: &status}, ev)
+			return fmt.Sprintf("KYC status of %s set to %s (was %s).", who(u), status.Label(), u.KYCStatus.Label()), err
+		}}, nil
 	})
 }
 
 func (s *server) adminSetDisabled(c echo.Context) error {
-	return s.adminUserAction(c, func(u *store.User) (string, error) {
+	return s.adminUserAction(c, func(u *store.User, keys []*store.APIKey) (userChange, error) {
 		var disabled bool
 		switch postValue(c, "disabled") {
 		case "true":
 			disabled = true
 		case "false":
 		default:
-			return "", errBadValue
+			return userChange{}, errBadValue
 		}
-		action, word := store.ActionUserEnabled, "enabled"
+		self := u.ID == currentUser(c).ID
+		ask := &views.UserConfirmView{Field: "disabled", Value: strconv.FormatBool(disabled)}
+		action, notice := store.ActionUserEnabled, who(u)+" is enabled."
 		if disabled {
-			action, word = store.ActionUserDisabled, "disabled: their sessions ended and their keys stopped answering"
+			action, notice = store.ActionUserDisabled, who(u)+" is disabled: signed out everywhere, and their keys stopped answering."
+			ask.Question, ask.Button, ask.Danger = "Disable "+who(u)+"?", "Disable account", true
+			ask.Effect = disableEffect(workingKeys(keys, s.db.Now()), self)
+		} else {
+			ask.Question, ask.Button = "Enable "+who(u)+"?", "Enable account"
+			ask.Effect = "They can sign in again, and each of their keys goes back to its own status: a key that was disabled stays disabled."
 		}
-		ev := s.event(c, currentUser(c), action, "")
-		ev.SubjectID, ev.Target = u.ID, u.Email
-		return fmt.Sprintf("%s %s.", u.Email, word), s.db.SetUserDisabled(c.Request().Context(), u.ID, disabled, ev)
+		return userChange{confirm: ask, apply: func() (string, error) {
+			ev := s.event(c, currentUser(c), action, "")
+			ev.SubjectID, ev.Target = u.ID, u.Email
+			return notice, s.db.SetUserDisabled(c.Request().Context(), u.ID, disabled, ev)
+		}}, nil
 	})
 }
 
+// disableEffect is what disabling an account does, with its working keys
+// counted.
+func disableEffect(working int, self bool) string {
+	they, their, them := "They are", "their", "them"
+	if self {
+		they, their, them = "You are", "your", "you"
+	}
+	keys := "cannot sign in"
+	switch {
+	case working == 1:
+		keys = "cannot sign in, and " + their + " 1 working key stops answering,"
+	case working > 1:
+		keys = fmt.Sprintf("cannot sign in, and all %d of %s working keys stop answering,", working, their)
+	}
+	who := "you enable " + them + " again"
+	if self {
+		who = "another admin enables you again"
+	}
+	return fmt.Sprintf("%s signed out everywhere and %s until %s.", they, keys, who)
+}
+
 func (s *server) adminSetRole(c echo.Context) error {
-	return s.adminUserAction(c, func(u *store.User) (string, error) {
+	return s.adminUserAction(c, func(u *store.User, _ []*store.APIKey) (userChange, error) {
 		role := store.Role(postValue(c, "role"))
 		if role != store.RoleAdmin && role != store.RoleUser {
-			return "", errBadValue
+			return userChange{}, errBadValue
 		}
-		ev := s.event(c, currentUser(c), store.ActionRoleChanged, "")
-		ev.SubjectID, ev.Target, ev.Detail = u.ID, u.Email, "role: "+string(u.Role)+" → "+string(role)
-		notice := u.Email + " is now an admin."
-		if role == store.RoleUser {
-			notice = u.Email + " is no longer an admin."
+		ask := &views.UserConfirmView{Field: "role", Value: string(role)}
+		notice := who(u) + " is now an admin."
+		if role == store.RoleAdmin {
+			ask.Question, ask.Button = "Make "+who(u)+" an admin?", "Make admin"
+			ask.Effect = "They can review every user's keys and the audit log, disable any key or account, " +
+				"and grant or revoke admin, yours included."
+		} else {
+			notice = who(u) + " is no longer an admin."
+			ask.Question, ask.Button, ask.Danger = "Revoke admin from "+who(u)+"?", "Revoke admin", true
+			ask.Effect = "They lose the Admin pages at once and keep only their own settings and keys."
+			if u.ID == currentUser(c).ID {
+				ask.Effect = "You lose the Admin pages at once, this one included, and keep only your own settings and keys."
+			}
 		}
-		return notice, s.db.SetUserRole(c.Request().Context(), u.ID, role, ev)
+		return userChange{confirm: ask, apply: func() (string, error) {
+			ev := s.event(c, currentUser(c), store.ActionRoleChanged, "")
+			ev.SubjectID, ev.Target, ev.Detail = u.ID, u.Email, "role: "+string(u.Role)+" → "+string(role)
+			return notice, s.db.SetUserRole(c.Request().Context(), u.ID, role, ev)
+		}}, nil
 	})
 }
 

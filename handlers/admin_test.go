@@ -238,13 +238,13 @@ func TestAdminUsers(t *testing.T) {
 
 	t.Run("disable ends sessions and keys; enable restores each key's status", func(t *testing.T) {
 		f.user.post("/settings/api-keys/"+f.keys[1].PublicID+"/status", url.Values{"enabled": {"false"}})
-		res := f.admin.post("/admin/users/"+uid+"/disabled", url.Values{"disabled": {"true"}, "return": {"/admin/users?q=uma"}})
+		res := f.admin.post("/admin/users/"+uid+"/disabled", url.Values{"disabled": {"true"}, "confirm": {"yes"}, "return": {"/admin/users?q=uma"}})
 		assertStatus(t, res, http.StatusSeeOther)
 		assertStatus(t, f.user.get("/settings/profile"), http.StatusSeeOther)
 		if f.api(t, 0) != 401 || f.api(t, 2) != 401 {
 			t.Error("a disabled user's keys still answer")
 		}
-		f.admin.post("/admin/users/"+uid+"/disabled", url.Values{"disabled": {"false"}})
+		f.admin.post("/admin/users/"+uid+"/disabled", url.Values{"disabled": {"false"}, "confirm": {"yes"}})
 		if f.api(t, 0) != 200 || f.api(t, 2) != 200 || f.api(t, 1) != 401 {
 			t.Error("enabling the user did not restore each key's own status")
 		}
@@ -252,16 +252,16 @@ func TestAdminUsers(t *testing.T) {
 	})
 
 	t.Run("admin role, and never the last admin", func(t *testing.T) {
-		res := f.admin.do("POST", "/admin/users/"+admin.PublicID+"/role", url.Values{"role": {"user"}}, map[string]string{"HX-Request": "true"})
+		res := f.admin.do("POST", "/admin/users/"+admin.PublicID+"/role", url.Values{"role": {"user"}, "confirm": {"yes"}}, map[string]string{"HX-Request": "true"})
 		assertStatus(t, res, http.StatusUnprocessableEntity)
 		assertContains(t, res, "at least one active admin")
-		res = f.admin.do("POST", "/admin/users/"+admin.PublicID+"/disabled", url.Values{"disabled": {"true"}}, map[string]string{"HX-Request": "true"})
+		res = f.admin.do("POST", "/admin/users/"+admin.PublicID+"/disabled", url.Values{"disabled": {"true"}, "confirm": {"yes"}}, map[string]string{"HX-Request": "true"})
 		assertStatus(t, res, http.StatusUnprocessableEntity)
 		assertStatus(t, f.admin.get("/admin/users"), http.StatusOK)
 
-		assertStatus(t, f.admin.post("/admin/users/"+uid+"/role", url.Values{"role": {"admin"}}), http.StatusSeeOther)
+		assertStatus(t, f.admin.post("/admin/users/"+uid+"/role", url.Values{"role": {"admin"}, "confirm": {"yes"}}), http.StatusSeeOther)
 		assertStatus(t, f.user.get("/admin/users"), http.StatusOK)
-		assertStatus(t, f.user.post("/admin/users/"+admin.PublicID+"/role", url.Values{"role": {"user"}}), http.StatusSeeOther)
+		assertStatus(t, f.user.post("/admin/users/"+admin.PublicID+"/role", url.Values{"role": {"user"}, "confirm": {"yes"}}), http.StatusSeeOther)
 		assertStatus(t, f.admin.get("/admin/users"), http.StatusNotFound)
 	})
 	assertStatus(t, f.admin.post("/admin/users/usr_missing/kyc", url.Values{"status": {"pending"}}), http.StatusNotFound)
@@ -296,7 +296,7 @@ func TestAnnounceHeaderIsASCIIJSON(t *testing.T) {
 	rec := httptest.NewRecorder()
 	c := echo.New().NewContext(httptest.NewRequest("POST", "/", nil), rec)
 	announce(c, "Key “Zoë 😀\x00” disabled.")
-	h := rec.Header().Get("HX-Trigger")
+	h := rec.Header().Get("HX-Trigger-After-Settle")
 	for i := 0; i < len(h); i++ {
 		if h[i] >= 0x80 {
 			t.Fatalf("non-ASCII byte in %q", h)
@@ -304,6 +304,6 @@ func TestAnnounceHeaderIsASCIIJSON(t *testing.T) {
 	}
 	var got map[string]string
 	if err := json.Unmarshal([]byte(h), &got); err != nil || got["keydesk:announce"] != "Key “Zoë 😀\x00” disabled." {
-		t.Errorf("HX-Trigger %q decodes to %v, %v", h, got, err)
+		t.Errorf("HX-Trigger-After-Settle %q decodes to %v, %v", h, got, err)
 	}
 }

@@ -136,7 +136,7 @@ func TestInventoryShowsKeysThatDoNotWork(t *testing.T) {
 		t.Errorf("an admin-disabled key in the inventory: %s", row)
 	}
 
-	res := f.admin.post("/admin/users/"+f.owner.PublicID+"/disabled", url.Values{"disabled": {"true"}, "return": {"/admin/users"}})
+	res := f.admin.post("/admin/users/"+f.owner.PublicID+"/disabled", url.Values{"disabled": {"true"}, "confirm": {"yes"}, "return": {"/admin/users"}})
 	assertStatus(t, res, http.StatusSeeOther)
 	page = f.admin.get("/admin/api-keys")
 	for _, k := range f.keys[1:] {

@@ -19,7 +19,9 @@ const (
 
 // keysPage is the API Auth Key page.
 func (s *server) keysPage(c echo.Context) error {
-	return s.renderKeys(c, http.StatusOK, views.CreatePanel{}, views.KeysSection{NewID: c.QueryParam("new")})
+	// ?new= is where Done on the shown-once key leads: focus goes to that
+	// key's row rather than to the top of the page.
+	return s.renderKeys(c, http.StatusOK, views.CreatePanel{}, views.KeysSection{NewID: c.QueryParam("new"), FocusNew: true})
 }
 
 // newKeyForm opens the create form: a fragment for htmx, the page otherwise.
@@ -305,6 +307,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 		}
 		row.Overlap = overlapView(k, now)
 		lifecycleRow(&row, k, now, section.NewID)
+		row.Focus = row.New && section.FocusNew
 		section.Rows = append(section.Rows, row)
 	}
 	return section, nil

@@ -255,8 +255,8 @@ func (fx *hostileFixture) run(t *testing.T, posts []hostilePost) {
 			}
 			assertContains(t, res, p.want...)
 			assertLacks(t, res, slices.Concat(rawTags, p.forbid)...)
-			if h := res.Header.Get("HX-Trigger"); h != "" && !json.Valid([]byte(h)) {
-				t.Errorf("HX-Trigger is not JSON, so htmx drops it: %s", h)
+			if h := res.Header.Get("HX-Trigger-After-Settle"); h != "" && !json.Valid([]byte(h)) {
+				t.Errorf("HX-Trigger-After-Settle is not JSON, so htmx drops it: %s", h)
 			}
 
 			want := before.clone()

@@ -155,21 +155,6 @@ func (s *server) recoverPanics() echo.MiddlewareFunc {
 	})
 }
 
-// compress gzips responses of 512 bytes or more, except the ones that show
-// a new API key (create and regenerate): a compressed response that holds a secret beside text an
-// attacker can influence is what BREACH-style attacks measure. (Cross-origin
-// protection already keeps other sites from driving that post.)
-func (s *server) compress() echo.MiddlewareFunc {
-	return middleware.GzipWithConfig(middleware.GzipConfig{
-		Level:     5,
-		MinLength: 512,
-		Skipper: func(c echo.Context) bool {
-			return c.Request().Method == http.MethodPost &&
-				(c.Request().URL.Path == "/settings/api-keys" || c.Path() == "/settings/api-keys/:id/regenerate")
-		},
-	})
-}
-
 // errorsInside writes an error's page here, inside compress, so error pages
 // are compressed too; outer middleware then sees a written response.
 func (s *server) errorsInside(next echo.HandlerFunc) echo.HandlerFunc {

@@ -1,11 +1,13 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -13,16 +15,47 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// render writes component as the response, always with status.
-func render(c echo.Context, status int, component templ.Component) error {
+// render writes the components, one after the other, as the response,
+// always with status. The page is rendered whole into a buffer first and
+// written in one piece: rendered straight into the response, templ flushes
+// it after each top-level component, and every flush forces the gzip stream
+// to end a block and the connection to send a packet. A component that
+// fails leaves nothing half-sent, so the error page can still be written.
+func render(c echo.Context, status int, components ...templ.Component) error {
+	buf := pages.Get().(*bytes.Buffer)
+	defer putPage(buf)
+	ctx := c.Request().Context()
+	for _, component := range components {
+		if err := component.Render(ctx, buf); err != nil {
+			return err
+		}
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)
-	return component.Render(c.Request().Context(), c.Response())
+	_, err := c.Response().Write(buf.Bytes())
+	return err
+}
+
+// pages holds the buffers render fills, reused across requests.
+var pages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putPage returns buf to the pool unless an unusually large page grew it:
+// a pool of such buffers would hold their memory for the few pages that
+// need it.
+func putPage(buf *bytes.Buffer) {
+	if buf.Cap() > 256<<10 {
+		return
+	}
+	buf.Reset()
+	pages.Put(buf)
 }
 
 // announce asks the page to read message to screen readers once the htmx
-// swap is done (app.js listens for keydesk:announce). Header values travel
-// as Latin-1, so every character past ASCII is sent as a JSON \u escape.
+// swap has settled (app.js listens for keydesk:announce). After settling,
+// not on arrival (HX-Trigger): an event on arrival runs before the swap,
+// and what the swap announces would then overwrite it. Header values
+// travel as Latin-1, so every character past ASCII is sent as a JSON \u
+// escape.
 func announce(c echo.Context, message string) {
 	b, _ := json.Marshal(map[string]string{"keydesk:announce": message})
 	var out strings.Builder
@@ -37,7 +70,7 @@ func announce(c echo.Context, message string) {
 			fmt.Fprintf(&out, `\u%04x`, r)
 		}
 	}
-	c.Response().Header().Set("HX-Trigger", out.String())
+	c.Response().Header().Set("HX-Trigger-After-Settle", out.String())
 }
 
 // seeOther ends a successful plain form post: the browser follows with a

@@ -93,9 +93,20 @@
       selectIt();
     }
   });
+  // The live region (#announcer): screen readers read what is put in it,
+  // but only when it changes, so the same words twice in a row (a key
+  // disabled twice) are emptied first and put back a moment later.
+  var announceTimer = 0;
   function announce(message) {
     var announcer = document.getElementById("announcer");
-    if (announcer) announcer.textContent = message;
+    if (!announcer || !message) return;
+    window.clearTimeout(announceTimer);
+    if (announcer.textContent !== message) {
+      announcer.textContent = message;
+      return;
+    }
+    announcer.textContent = "";
+    announceTimer = window.setTimeout(function () { announcer.textContent = message; }, 150);
   }
   bindCopy(document);
   document.addEventListener("htmx:load", function (event) { bindCopy(event.detail.elt); });
@@ -200,16 +211,23 @@
   // A row swapped in by its switch comes back unchecked.
   document.addEventListener("htmx:load", function () { bulkSelection(); });
 
-  // Server-sent announcements (HX-Trigger: {"keydesk:announce": "…"}).
+  // Server-sent announcements (HX-Trigger-After-Settle:
+  // {"keydesk:announce": "…"}), which htmx fires once the swap has settled.
   document.addEventListener("keydesk:announce", function (event) {
     if (event.detail && event.detail.value) announce(event.detail.value);
   });
 
-  // Announce fragments that carry a status message to screen readers.
+  // Announce the status message a swapped-in fragment carries ("Key
+  // disabled.", "Name saved."), unless the server sent its own words. The
+  // fragment is the event's target: htmx fires afterSwap on the new
+  // content, while detail.target is, after an outerHTML swap, the old
+  // element, gone from the page, with the previous action's message.
   document.addEventListener("htmx:afterSwap", function (event) {
-    var status = event.detail.target && event.detail.target.querySelector
-      ? event.detail.target.querySelector("[role=status]") : null;
-    var announcer = document.getElementById("announcer");
-    if (status && announcer) announcer.textContent = status.textContent.trim();
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Trigger-After-Settle")) return;
+    var swapped = event.target;
+    if (!swapped || !swapped.querySelector) return;
+    var status = swapped.matches("[role=status]") ? swapped : swapped.querySelector("[role=status]");
+    if (status) announce(status.textContent.trim());
   });
 })();

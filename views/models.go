@@ -190,6 +190,7 @@ type KeysSection struct {
 	Regenerating string
 	Regen        RegenerateForm
 	NewID        string        // the key just created, marked in its row
+	FocusNew     bool          // the page opens with focus on that row (after Done)
 	Expiring     []ExpiringKey // keys that expire within 7 days, for the notice
 }
 
@@ -212,6 +213,7 @@ type KeyRow struct {
 	Scopes          []string // the key's scopes; see AllScopes
 	AllScopes       bool     // made before scopes existed: it holds every one
 	New             bool     // just created
+	Focus           bool     // its name has focus as the page opens
 }
 
 // KeyForm is the name and description of a key being created or edited.
@@ -335,6 +337,21 @@ type AdminUserRow struct {
 	Keys     int
 	Created  Time
 	Error    string // why the last action on this row was refused
+}
+
+// UserConfirmView asks an admin to confirm a change to an account: in its
+// row for htmx, as a page of its own for a plain post.
+type UserConfirmView struct {
+	Page
+	ID       string // the account's public id, naming its row
+	Action   string // where the confirmed form posts
+	Field    string // the posted field and its value ("disabled", "true")
+	Value    string
+	Question string // "Disable Dana Demo (dana@example.com)?"
+	Effect   string // what follows, in words
+	Button   string // the confirming button's label
+	Danger   bool   // the change takes something away
+	ReturnTo string // the Users page it came from, where Cancel leads
 }
 
 // KYCOption is a choice in the KYC status select.

@@ -352,6 +352,8 @@ func inventoryScenarios(ctx context.Context, base string, ds *dataset, size stri
 		// user00042 owns one key in ten: ten keys in either inventory.
 		{name: fmt.Sprintf(rowAdminSearch, size), want: http.StatusOK, request: page("/admin/api-keys?q=user00042@"),
 			check: rowsShown(ds.keys / ds.users)},
+		{name: fmt.Sprintf(rowAudit, size), want: http.StatusOK, request: page("/admin/audit"),
+			check: contains("Audit log")},
 	}, nil
 }
 

@@ -28,6 +28,7 @@ const (
 	rowKeyPage       = "`GET /settings/api-keys`, 50 keys"
 	rowAdminFirst    = "`GET /admin/api-keys`, %s keys"
 	rowAdminSearch   = "`GET /admin/api-keys?q=user00042@`, %s keys"
+	rowAudit         = "`GET /admin/audit`, %s keys"
 )
 
 // The targets.
@@ -36,6 +37,7 @@ const (
 	targetMeP99             = 1.5  // times the floor's p99, at most
 	targetInvalidThroughput = 0.9  // an invalid key's call, of the floor's req/s, at least
 	targetScale             = 2.0  // 100k inventory vs 1k: at most this much slower
+	targetPageThroughput    = 0.15 // the key page, the inventory and the audit log, of the floor's req/s, at least
 	targetRSS               = 64 << 20
 )
 
@@ -161,6 +163,19 @@ func (r *report) markdown() string {
 				fmt.Sprintf("%.2f× (%s vs %s)", p99, ms(x.p99), ms(floor.p99)), p99 <= targetMeP99)
 		}
 		for _, t := range []struct{ label, row string }{
+			{"API Auth Key page, 50 keys", rowKeyPage},
+			{"admin inventory, " + sizeLabel(r.cfg.small), fmt.Sprintf(rowAdminFirst, sizeLabel(r.cfg.small))},
+			{"admin inventory, " + sizeLabel(r.cfg.large), fmt.Sprintf(rowAdminFirst, sizeLabel(r.cfg.large))},
+			{"audit log, " + sizeLabel(r.cfg.small), fmt.Sprintf(rowAudit, sizeLabel(r.cfg.small))},
+			{"audit log, " + sizeLabel(r.cfg.large), fmt.Sprintf(rowAudit, sizeLabel(r.cfg.large))},
+		} {
+			if x, ok := r.find(st.name, t.row); ok {
+				ratio := x.rps() / floor.rps()
+				row(fmt.Sprintf("%s ≥ %.2f× the floor's req/s", t.label, targetPageThroughput), st.name,
+					fmt.Sprintf("%.2f× (%.0f req/s)", ratio, x.rps()), ratio >= targetPageThroughput)
+			}
+		}
+		for _, t := range []struct{ label, row string }{
 			{"`/api/v1/me` (bad checksum)", rowMeBadChecksum},
 			{"`/api/v1/me` (unknown key)", rowMeUnknown},
 			{"`/api/v1/keys/verify` (unknown key)", rowVerifyUnknown},
@@ -175,6 +190,7 @@ func (r *report) markdown() string {
 	for _, t := range []struct{ label, row string }{
 		{"admin inventory, first page", rowAdminFirst},
 		{"admin inventory, search", rowAdminSearch},
+		{"audit log, first page", rowAudit},
 	} {
 		for _, st := range r.stores {
 			k1, ok1 := r.find(st.name, fmt.Sprintf(t.row, sizeLabel(r.cfg.small)))

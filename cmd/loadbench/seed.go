@@ -228,6 +228,19 @@ func insertSQLite(ctx context.Context, path string, inv seedRows) error {
 			return err
 		}
 	}
+
+	insEvent, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (at, actor_id, actor, action, subject_id,
+		target, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for _, k := range inv.keys {
+		owner := ids[k.owner]
+		if _, err := insEvent.ExecContext(ctx, k.createdAt, owner, inv.users[k.owner].email, store.ActionKeyCreated, owner,
+			k.publicID, seedIP, seedUserAgent); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 
@@ -273,6 +286,16 @@ func insertPostgres(ctx context.Context, url string, inv seedRows) error {
 		"hash", "last4", "enabled", "created_at", "updated_at", "last_used_at"}, pgx.CopyFromRows(keys)); err != nil {
 		return fmt.Errorf("copy keys: %w", err)
 	}
+	events := make([][]any, len(inv.keys))
+	for i, k := range inv.keys {
+		owner := userBase + int64(k.owner) + 1
+		events[i] = []any{k.createdAt, owner, inv.users[k.owner].email, store.ActionKeyCreated, owner, k.publicID,
+			seedIP, seedUserAgent}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, []string{"at", "actor_id", "actor", "action", "subject_id",
+		"target", "ip", "user_agent"}, pgx.CopyFromRows(events)); err != nil {
+		return fmt.Errorf("copy audit events: %w", err)
+	}
 	for _, table := range []string{"users", "api_keys"} {
 		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'), (SELECT max(id) FROM `+table+`))`); err != nil {
 			return err
@@ -281,9 +304,17 @@ func insertPostgres(ctx context.Context, url string, inv seedRows) error {
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	_, err = conn.Exec(ctx, "VACUUM ANALYZE users, api_keys")
+	_, err = conn.Exec(ctx, "VACUUM ANALYZE users, api_keys, audit_events")
 	return err
 }
+
+// Each seeded key has the audit event of its creation, by its owner, from
+// this address and client: the audit log's rows then reach back as far as
+// the inventory's.
+const (
+	seedIP        = "198.51.100.20"
+	seedUserAgent = "loadbench seed"
+)
 
 func ownerDisabled(i int) bool { return i%100 == 99 }
 
