@@ -75,48 +75,47 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 // fillNameSorts stores the natural sort key of every key that has none:
 // those written before migration 0011, or by a tool that does not know
 // the column. An index of just those rows makes it free when there are
-// none, as after the first open.
+// none, as after the first open; otherwise each batch is one UPDATE.
 func (db *DB) fillNameSorts(ctx context.Context) error {
+	const batch = 1000
 	for {
-		type named struct {
-			id   int64
-			name string
-		}
-		var batch []named
-		rows, err := db.write.QueryContext(ctx, db.sql(`SELECT id, name FROM api_keys WHERE name_sort IS NULL ORDER BY id LIMIT 500`))
+		var ids []int64
+		var names []string
+		rows, err := db.write.QueryContext(ctx, db.sql(`SELECT id, name FROM api_keys WHERE name_sort IS NULL ORDER BY id LIMIT ?`), batch)
 		if err != nil {
 			return fmt.Errorf("fill name sort keys: %w", err)
 		}
 		for rows.Next() {
-			var n named
-			if err := rows.Scan(&n.id, &n.name); err != nil {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
 				rows.Close()
 				return fmt.Errorf("fill name sort keys: %w", err)
 			}
-			batch = append(batch, n)
+			ids, names = append(ids, id), append(names, name)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("fill name sort keys: %w", err)
 		}
-		if len(batch) == 0 {
+		if len(ids) == 0 {
 			return nil
 		}
+		values := strings.Repeat("(CAST(? AS BIGINT), ?, ?), ", len(ids))
+		args := make([]any, 0, 3*len(ids))
+		for i, id := range ids {
+			args = append(args, id, names[i], store.NaturalSortKey(names[i]))
+		}
+		// The name is in the WHERE: a rename since the read wrote its own key.
 		err = db.quietTx(ctx, func(tx *txn) error {
-			for _, n := range batch {
-				// The name is in the WHERE: a rename since the read
-				// wrote its own key.
-				if _, err := tx.Exec(ctx, `UPDATE api_keys SET name_sort = ? WHERE id = ? AND name = ? AND name_sort IS NULL`,
-					store.NaturalSortKey(n.name), n.id, n.name); err != nil {
-					return err
-				}
-			}
-			return nil
+			_, err := tx.Exec(ctx, `UPDATE api_keys SET name_sort = v.column3 FROM (VALUES `+values[:len(values)-2]+`) AS v
+				WHERE api_keys.id = v.column1 AND api_keys.name = v.column2 AND api_keys.name_sort IS NULL`, args...)
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("fill name sort keys: %w", err)
 		}
-		if len(batch) < 500 {
+		if len(ids) < batch {
 			return nil
 		}
 	}

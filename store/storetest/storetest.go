@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"KeyInventory", testKeyInventory},
 		{"InventorySearch", testInventorySearch},
 		{"InventoryCount", testInventoryCount},
+		{"NameSortsFilledAtOpen", testNameSortsFilledAtOpen},
 		{"AdminKeyActions", testAdminKeyActions},
 		{"AdminDisabledKeyStaysDisabledForOwner", testAdminDisabledKeyStaysDisabledForOwner},
 		{"BulkDisableTakesOverOwnerDisabledKey", testBulkDisableTakesOverOwnerDisabledKey},
