@@ -193,6 +193,8 @@ var (
 const (
 	walkNewKey  = "Mobile app (iOS)"
 	walkSeedKey = "CI deploy bot"
+	// walkLongName is 64 characters, the most a name may have, without a space.
+	walkLongName = "ReconcilePaymentsLedgerAgainstBankStatementsEveryNightWithRetry2"
 )
 
 // walkPages serves a fresh Keydesk and brings the tab, signed out at first,
@@ -227,8 +229,21 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 
 	run(t, ctx, "open the login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(button("Log in")))
 	logIn(t, ctx, walkAdmin.Email, walkAdmin.Password)
+	// A second browser of the admin's, for a Sign out in the sessions list.
+	if err := db.CreateSession(t.Context(), &store.Session{IDHash: "walk-phone", UserID: admin.ID, IP: "192.0.2.7",
+		UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) Version/18.5 Mobile/15E148 Safari/604.1",
+		ExpiresAt: time.Now().Add(time.Hour)}, store.AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
 	run(t, ctx, "land on Personal Details", chromedp.WaitVisible(heading("Personal Details")), pageReady())
 	check("Personal Details")
+	run(t, ctx, "ask to sign the other session out",
+		chromedp.Click(`//section[@id="sessions"]//a[normalize-space()="Sign out"]`),
+		chromedp.WaitVisible(`//section[@id="sessions"]//button[normalize-space()="Sign out"]`), settled())
+	check("Personal Details, sign-out confirmation")
+	run(t, ctx, "cancel it",
+		chromedp.Click(`//section[@id="sessions"]//a[normalize-space()="Cancel"]`),
+		chromedp.WaitVisible(`//section[@id="sessions"]//a[normalize-space()="Sign out"]`), settled())
 	run(t, ctx, "open the user menu",
 		chromedp.Click(menuOf(walkAdmin.Name)), chromedp.WaitVisible(menuItem("Settings")))
 	check("Personal Details, user menu open")
@@ -251,6 +266,13 @@ func walkPages(t *testing.T, ctx context.Context, check func(page string)) {
 	// switch locked, Regenerate), both with scopes.
 	mustCreateExpiringKey(t, db, admin, "Staging smoke tests", []string{"profile:read", "keys:read"}, 3*24*time.Hour)
 	mustCreateExpiringKey(t, db, admin, "Old payments export", []string{"payments:read"}, -24*time.Hour)
+	// The longest name a key may have, in one word, and a long description
+	// with a long word in it: the table must still fit a phone.
+	if _, _, err := db.CreateKey(t.Context(), admin.ID, store.NewKey{Name: walkLongName,
+		Description: longDescription + " See https://wiki.example.com/platform/runbooks/payments-ledger-reconciliation-nightly."},
+		store.AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
 	run(t, ctx, "reload with keys", keysPage, chromedp.WaitVisible(keyRow(walkSeedKey)))
 	check("API Auth Key, with keys")
 

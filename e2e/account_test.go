@@ -187,6 +187,12 @@ func hasText(text string) string {
 	return fmt.Sprintf(`//*[normalize-space()=%q and not(*[normalize-space()=%q])]`, text, text)
 }
 
+// shownText is hasText on the page itself, not in the live region, which
+// keeps the last announcement for screen readers out of sight.
+func shownText(text string) string {
+	return fmt.Sprintf(`//*[normalize-space()=%q and not(*[normalize-space()=%q]) and not(@id="announcer")]`, text, text)
+}
+
 // startsWith is the innermost element whose text starts with prefix.
 func startsWith(prefix string) string {
 	return fmt.Sprintf(`//*[starts-with(normalize-space(), %q) and not(*[starts-with(normalize-space(), %q)])]`, prefix, prefix)

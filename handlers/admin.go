@@ -164,8 +164,8 @@ func (s *server) adminKeysPage(c echo.Context) error {
 func inventoryRowView(r store.InventoryRow, now time.Time) views.InventoryRowView {
 	row := views.InventoryRowView{
 		ID: r.Key.PublicID, Name: r.Key.Name, Masked: r.Key.Masked(), Enabled: r.Key.Enabled,
-		DisabledByAdmin: r.Key.DisabledByAdmin,
-		OwnerName:       r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
+		DisabledByAdmin: r.Key.DisabledByAdmin, Status: keyStatusView(store.EffectiveState(&r.Key, r.OwnerDisabled, now)),
+		OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail, OwnerDisabled: r.OwnerDisabled,
 		Created:   views.NewTime(r.Key.CreatedAt, now),
 		Expires:   views.NewExpiry(r.Key.ExpiresAt, now, store.ExpiresSoon),
 		Scopes:    r.Key.Scopes,
@@ -244,15 +244,16 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 // adminExport streams the filtered inventory as CSV: metadata only, and
 // every cell safe to open in a spreadsheet.
 func (s *server) adminExport(c echo.Context) error {
-	f, _ := s.inventoryFilter(c)
+	f, fv := s.inventoryFilter(c)
 	f.After, f.Before, f.Limit = "", "", 1000
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="keydesk-keys.csv"`)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+exportFileName(s.db.Now(), fv)+`"`)
 	c.Response().WriteHeader(http.StatusOK)
 	w := bufio.NewWriter(c.Response())
 	w.WriteString(csvRecord(safeCells("owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key",
-		"status", "last_used_at", "created_at", "expires_at", "scopes")))
+		"status", "effective_status", "last_used_at", "created_at", "expires_at", "scopes")))
+	now := s.db.Now()
 	for {
 		page, err := s.db.KeyInventory(c.Request().Context(), f)
 		if err != nil {
@@ -266,7 +267,7 @@ func (s *server) adminExport(c echo.Context) error {
 				lastUsed = r.Key.LastUsedAt.Format(time.RFC3339)
 			}
 			w.WriteString(csvRecord(safeCells(r.OwnerName, r.OwnerEmail, fmt.Sprint(r.OwnerDisabled), r.Key.PublicID,
-				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), lastUsed, r.Key.CreatedAt.Format(time.RFC3339),
+				r.Key.Name, r.Key.Masked(), keyStatus(r.Key.Enabled), string(store.EffectiveState(&r.Key, r.OwnerDisabled, now)), lastUsed, r.Key.CreatedAt.Format(time.RFC3339),
 				csvExpiry(r.Key), csvScopes(r.Key))))
 		}
 		if page.Next == "" {
@@ -571,7 +572,7 @@ func (s *server) adminSetRole(c echo.Context) error {
 // auditActions are the actions the audit log can be filtered by.
 var auditActions = []string{
 	store.ActionLogin, store.ActionLoginFailed, store.ActionLogout, store.ActionSignup, store.ActionUserCreated,
-	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionKYCChanged,
+	store.ActionNameChanged, store.ActionPasswordChanged, store.ActionSessionsRevoked, store.ActionSessionRevoked, store.ActionKYCChanged,
 	store.ActionUserDisabled, store.ActionUserEnabled, store.ActionRoleChanged,
 	store.ActionKeyCreated, store.ActionKeyEnabled, store.ActionKeyDisabled, store.ActionKeyEdited, store.ActionKeyDeleted,
 	store.ActionKeyRegenerated, store.ActionKeyOverlapEnd,

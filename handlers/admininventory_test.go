@@ -146,7 +146,7 @@ func TestInventoryRowsShowExpiryAndScopes(t *testing.T) {
 			`<td data-label="Scopes"><details class="scopes"><summary>2 scopes<span class="visually-hidden"> of Alpha soon</span></summary>`,
 			"profile:<wbr>read", "payments:<wbr>read", ">Enabled</span>"},
 		"Bravo later":     {">in 30 days</time>", `<code class="scope">payments:<wbr>write</code>`},
-		"Charlie expired": {`<span class="badge badge--danger">Expired</span>`, `-note" class="switch__text switch__text--off" aria-hidden="true">Expired</span>`, " disabled>"},
+		"Charlie expired": {`<span class="badge badge--danger">Expired</span>`, `-note" class="badge badge--danger switch__note" aria-hidden="true">Expired</span>`, " disabled>"},
 		"Delta forever":   {`<td data-label="Expires"><span class="muted">Never</span>`, "3 scopes", "webhooks:<wbr>manage"},
 		"Echo legacy":     {`<span class="muted">Never</span>`, `<span class="all-scopes" title="Made before scopes existed: it holds every scope">All scopes</span>`},
 	} {
@@ -302,7 +302,7 @@ func TestExportExpiryAndScopes(t *testing.T) {
 
 	records := exportRecords(t, admin, "/admin/api-keys/export")
 	header := []string{"owner_name", "owner_email", "owner_disabled", "key_id", "key_name", "masked_key",
-		"status", "last_used_at", "created_at", "expires_at", "scopes"}
+		"status", "effective_status", "last_used_at", "created_at", "expires_at", "scopes"}
 	if !slices.Equal(records[0], header) {
 		t.Fatalf("header %q, want %q", records[0], header)
 	}
@@ -323,12 +323,12 @@ func TestExportExpiryAndScopes(t *testing.T) {
 			t.Errorf("no line for %s", name)
 			continue
 		}
-		if rec[9] != want[0] || rec[10] != want[1] {
-			t.Errorf("%s: expires_at %q, scopes %q; want %q, %q", name, rec[9], rec[10], want[0], want[1])
+		if rec[10] != want[0] || rec[11] != want[1] {
+			t.Errorf("%s: expires_at %q, scopes %q; want %q, %q", name, rec[10], rec[11], want[0], want[1])
 		}
-		if rec[9] != "" {
-			if at, err := time.Parse(time.RFC3339, rec[9]); err != nil || !at.Equal(keys[name].ExpiresAt.Truncate(time.Second)) {
-				t.Errorf("%s: expires_at %q reads as %v (%v), want %v", name, rec[9], at, err, keys[name].ExpiresAt)
+		if rec[10] != "" {
+			if at, err := time.Parse(time.RFC3339, rec[10]); err != nil || !at.Equal(keys[name].ExpiresAt.Truncate(time.Second)) {
+				t.Errorf("%s: expires_at %q reads as %v (%v), want %v", name, rec[10], at, err, keys[name].ExpiresAt)
 			}
 		}
 	}

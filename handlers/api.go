@@ -232,9 +232,13 @@ type keyJSON struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	LastUsedAt  *time.Time `json:"last_used_at"`
 	// Status is the key's switch; an enabled key works unless Expired.
-	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	Expired   bool       `json:"expired"`
+	// EffectiveStatus says whether it works, and if not why
+	// (store.EffectiveState): enabled, disabled, disabled_by_admin,
+	// expired.
+	Scopes          []string   `json:"scopes"`
+	ExpiresAt       *time.Time `json:"expires_at"`
+	Expired         bool       `json:"expired"`
+	EffectiveStatus string     `json:"effective_status"`
 }
 
 func (s *server) apiKeys(c echo.Context) error {
@@ -249,7 +253,8 @@ func (s *server) apiKeys(c echo.Context) error {
 	for _, k := range keys {
 		j := keyJSON{ID: k.PublicID, Name: k.Name, Description: k.Description, Status: keyStatus(k.Enabled),
 			MaskedKey: k.Masked(), Last4: k.Last4, CreatedAt: k.CreatedAt,
-			Scopes: s.keyScopes(k, currentUser(c)), ExpiresAt: optionalTime(k.ExpiresAt), Expired: k.Expired(now)}
+			Scopes: s.keyScopes(k, currentUser(c)), ExpiresAt: optionalTime(k.ExpiresAt), Expired: k.Expired(now),
+			EffectiveStatus: string(store.EffectiveState(k, currentUser(c).Disabled, now))}
 		if !k.LastUsedAt.IsZero() {
 			used := k.LastUsedAt
 			j.LastUsedAt = &used

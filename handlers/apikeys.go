@@ -295,11 +295,13 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 	section.Max = store.MaxKeysPerUser
 	section.Rows = section.Rows[:0]
 	section.Expiring = expiringKeys(keys, now)
+	section.APIBase = s.baseURL(c)
 	for _, k := range keys {
 		row := views.KeyRow{
 			ID: k.PublicID, Name: k.Name, Description: k.Description, Masked: k.Masked(), Enabled: k.Enabled,
 			DisabledByAdmin: k.DisabledByAdmin, OwnerDisabled: currentUser(c).Disabled,
 			LastUsedIP: k.LastUsedIP, Created: views.NewTime(k.CreatedAt, now),
+			Status: keyStatusView(store.EffectiveState(k, currentUser(c).Disabled, now)),
 		}
 		if !k.LastUsedAt.IsZero() {
 			t := views.NewTime(k.LastUsedAt, now)

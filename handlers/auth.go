@@ -328,7 +328,7 @@ func (s *server) event(c echo.Context, user *store.User, action, target string) 
 
 // page is the frame data of a page: the viewer if signed in.
 func (s *server) page(c echo.Context, title string) views.Page {
-	p := views.Page{Title: title, Version: s.cfg.Version}
+	p := views.Page{Title: title, Description: pageDescriptions[title], Version: s.cfg.Version}
 	if u, ok := c.Get(ctxUser).(*store.User); ok {
 		p.Viewer = &views.Viewer{Name: u.Name, Email: u.Email, IsAdmin: u.IsAdmin()}
 	}

@@ -76,6 +76,7 @@ func (s *server) keyPageView(c echo.Context, k *store.APIKey, owner *store.User)
 		return views.KeyPageView{}, err
 	}
 	v := views.KeyPageView{Page: s.page(c, k.Name), Key: s.keyDetails(k, owner, now)}
+	v.Description = keyPageDescription(k.Name)
 	for _, u := range uses {
 		label := useResults[u.Result]
 		if label == "" {
@@ -94,7 +95,7 @@ func (s *server) keyPageView(c echo.Context, k *store.APIKey, owner *store.User)
 func (s *server) keyDetails(k *store.APIKey, owner *store.User, now time.Time) views.KeyDetails {
 	d := views.KeyDetails{ID: k.PublicID, Name: k.Name, Description: k.Description, Masked: k.Masked(),
 		Created: views.NewTime(k.CreatedAt, now), LastUsedIP: k.LastUsedIP, AllScopes: k.AllScopes()}
-	d.Status, d.StatusTone = keyState(k, owner, now)
+	d.Status = keyStatusView(store.EffectiveState(k, owner != nil && owner.Disabled, now))
 	if !k.LastUsedAt.IsZero() {
 		t := views.NewTime(k.LastUsedAt, now)
 		d.LastUsed = &t
@@ -117,20 +118,4 @@ func (s *server) keyDetails(k *store.APIKey, owner *store.User, now time.Time) v
 		d.Previous = p
 	}
 	return d
-}
-
-// keyState is the key's status in a word or three, and its badge's tone:
-// what decides whether a call with it works today.
-func keyState(k *store.APIKey, owner *store.User, now time.Time) (label, tone string) {
-	switch {
-	case k.Expired(now):
-		return "Expired", "danger"
-	case k.DisabledByAdmin:
-		return "Disabled by an admin", "danger"
-	case !k.Enabled:
-		return "Disabled", "neutral"
-	case owner != nil && owner.Disabled:
-		return "Owner disabled", "danger"
-	}
-	return "Enabled", "success"
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,14 +61,87 @@ func (s *server) sessionsView(c echo.Context) (views.SessionsView, error) {
 	current := currentSessionHash(c)
 	v := views.SessionsView{}
 	for _, r := range rows {
-		v.Sessions = append(v.Sessions, views.SessionRow{
+		row := views.SessionRow{
 			Device:   deviceName(r.UserAgent),
 			IP:       r.IP,
+			SignedIn: views.NewTime(r.CreatedAt, now),
 			LastSeen: views.NewTime(r.LastSeenAt, now),
 			Current:  r.IDHash == current,
-		})
+		}
+		if !row.Current {
+			row.Handle = s.sessions.handle(r.IDHash)
+		}
+		v.Sessions = append(v.Sessions, row)
 	}
 	return v, nil
+}
+
+// otherSession finds, among the user's other active sessions, the one the
+// handle names. The current session is not among them: it ends with Log
+// out. A handle of another user's session, a forged one, or one whose
+// session has ended is ErrNotFound.
+func (s *server) otherSession(c echo.Context) (*store.Session, error) {
+	handle := c.Param("handle")
+	rows, err := s.db.ActiveSessions(c.Request().Context(), currentUser(c).ID, s.db.Now().Add(-sessionIdle))
+	if err != nil {
+		return nil, err
+	}
+	current := currentSessionHash(c)
+	for _, r := range rows {
+		if r.IDHash != current && hmac.Equal([]byte(s.sessions.handle(r.IDHash)), []byte(handle)) {
+			return r, nil
+		}
+	}
+	return nil, store.ErrNotFound
+}
+
+// signOutSessionConfirm asks before ending one other session, naming it.
+func (s *server) signOutSessionConfirm(c echo.Context) error {
+	r, err := s.otherSession(c)
+	if err != nil {
+		return err
+	}
+	return s.answerSessions(c, views.SessionsView{Confirming: s.sessions.handle(r.IDHash)}, "")
+}
+
+// signOutSession ends one other session of the user: that browser's next
+// request lands on the login page.
+func (s *server) signOutSession(c echo.Context) error {
+	u := currentUser(c)
+	r, err := s.otherSession(c)
+	if err != nil {
+		return err
+	}
+	device := deviceName(r.UserAgent)
+	ev := s.event(c, u, store.ActionSessionRevoked, "")
+	ev.Detail = device + " · " + r.IP
+	if err := s.db.DeleteUserSession(c.Request().Context(), u.ID, r.IDHash, ev); err != nil {
+		return err
+	}
+	return s.answerSessions(c, views.SessionsView{}, "Signed out "+device+" ("+r.IP+").")
+}
+
+// answerSessions answers a session action: the sessions section for htmx;
+// for a plain post, a redirect to the page with the notice; otherwise (a
+// confirmation) the page.
+func (s *server) answerSessions(c echo.Context, v views.SessionsView, notice string) error {
+	if !isHTMX(c) && c.Request().Method == http.MethodPost {
+		return s.redirectWithFlash(c, "/settings/profile", notice)
+	}
+	sessions, err := s.sessionsView(c)
+	if err != nil {
+		return err
+	}
+	sessions.Confirming, sessions.Notice = v.Confirming, notice
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.SessionsSection(sessions, false))
+	}
+	page, err := s.profileView(c)
+	if err != nil {
+		return err
+	}
+	page.Sessions = sessions
+	return render(c, http.StatusOK, views.ProfilePage(page))
 }
 
 // updateName changes the Name.
@@ -92,12 +166,19 @@ func (s *server) updateName(c echo.Context) error {
 	}
 
 	u := currentUser(c)
-	if _, err := s.db.UpdateUser(c.Request().Context(), u.ID, store.UserUpdate{Name: &name},
-		s.event(c, u, store.ActionNameChanged, "")); err != nil {
+	updated, err := s.db.UpdateUser(c.Request().Context(), u.ID, store.UserUpdate{Name: &name},
+		s.event(c, u, store.ActionNameChanged, ""))
+	if err != nil {
 		return err
 	}
 	if isHTMX(c) {
-		return render(c, http.StatusOK, views.NameFormFragment(views.NameForm{Name: name, Saved: true}))
+		if err := render(c, http.StatusOK, views.NameFormFragment(views.NameForm{Name: updated.Name, Saved: true})); err != nil {
+			return err
+		}
+		// The header's menu shows the new name at once (the no-JS path
+		// gets it from the page after the redirect).
+		viewer := views.Viewer{Name: updated.Name, Email: updated.Email, IsAdmin: updated.IsAdmin()}
+		return views.UserMenu(viewer, true).Render(c.Request().Context(), c.Response())
 	}
 	return s.redirectWithFlash(c, "/settings/profile", "Name saved.")
 }

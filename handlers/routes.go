@@ -58,6 +58,8 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/settings/profile", s.updateName, user)
 	e.POST("/settings/password", s.changePassword, user)
 	e.POST("/settings/sessions/revoke-others", s.revokeOtherSessions, user)
+	e.GET("/settings/sessions/:handle/sign-out", s.signOutSessionConfirm, user)
+	e.POST("/settings/sessions/:handle/sign-out", s.signOutSession, user)
 
 	e.GET("/settings/api-keys", s.keysPage, user)
 	e.POST("/settings/api-keys", s.createKey, user)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -32,6 +33,7 @@ const (
 type sessionStore struct {
 	db       Store
 	codecs   []securecookie.Codec
+	handles  []byte // the key of sessionHandle
 	options  sessions.Options
 	idle     time.Duration // a session unused this long is over
 	absolute time.Duration // and none outlives this
@@ -45,8 +47,9 @@ func newSessionStore(db Store, keys [][]byte, secure bool, idle, absolute time.D
 		codecs = append(codecs, c)
 	}
 	return &sessionStore{
-		db:     db,
-		codecs: codecs,
+		db:      db,
+		codecs:  codecs,
+		handles: handleKey(keys[0]),
 		options: sessions.Options{
 			Path:     "/",
 			MaxAge:   int(absolute.Seconds()),
@@ -159,6 +162,27 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, session *ses
 	}
 	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
 	return nil
+}
+
+// handleKey derives, from the newest session signing key, the key that
+// names sessions in pages. A key of its own (HMAC of a fixed label) means a
+// handle can never double as a cookie signature.
+func handleKey(signing []byte) []byte {
+	m := hmac.New(sha256.New, signing)
+	m.Write([]byte("keydesk session handle"))
+	return m.Sum(nil)
+}
+
+// handle is how a page names a session, for signing it out on its own: an
+// HMAC of the stored id hash under a server secret, so the page and the
+// URL carry nothing from which the session id, or its stored hash, could
+// be learned, and no one can make a handle for a session they did not see
+// listed. It is stable while the newest signing key is (every instance
+// agrees); after a key rotation an old page's handle names nothing.
+func (s *sessionStore) handle(idHash string) string {
+	m := hmac.New(sha256.New, s.handles)
+	m.Write([]byte(idHash))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
 
 // newSessionID returns 256 random bits, URL-safe.

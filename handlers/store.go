@@ -44,6 +44,7 @@ type Store interface {
 	TouchSession(ctx context.Context, idHash, ip, userAgent string) error
 	DeleteSession(ctx context.Context, idHash string, ev store.AuditEvent) error
 	DeleteOtherSessions(ctx context.Context, userID int64, keep string, ev store.AuditEvent) (int64, error)
+	DeleteUserSession(ctx context.Context, userID int64, idHash string, ev store.AuditEvent) error
 	ActiveSessions(ctx context.Context, userID int64, idleSince time.Time) ([]*store.Session, error)
 
 	// Keys, as their owner.

@@ -230,4 +230,30 @@
     var status = swapped.matches("[role=status]") ? swapped : swapped.querySelector("[role=status]");
     if (status) announce(status.textContent.trim());
   });
+  // A success message marked data-transient ("Name saved.") is about the
+  // action just done: it goes when the user starts another, or edits the
+  // form it is in.
+  function dropTransient(root) {
+    root.querySelectorAll("[data-transient]").forEach(function (el) { el.remove(); });
+  }
+  document.addEventListener("htmx:beforeRequest", function () { dropTransient(document); });
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest ? event.target.closest("form") : null;
+    if (form) dropTransient(form);
+  });
+
+  // After a mistake in Change password, the current password the user
+  // typed stays in its field (unless it was the mistake). The server never
+  // sends a password back: the browser keeps it across the swap.
+  var typedPassword = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var field = event.detail.elt.querySelector ? event.detail.elt.querySelector("#current_password") : null;
+    typedPassword = field ? field.value : null;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var field = document.getElementById("current_password");
+    var refused = event.detail.xhr && event.detail.xhr.status === 422;
+    if (refused && field && typedPassword && !field.value && field.getAttribute("aria-invalid") !== "true") field.value = typedPassword;
+    typedPassword = null;
+  });
 })();

@@ -12,6 +12,7 @@ const (
 	ActionNameChanged     = "user.name_changed"
 	ActionPasswordChanged = "user.password_changed"
 	ActionSessionsRevoked = "user.sessions_revoked"
+	ActionSessionRevoked  = "user.session_revoked"
 	ActionKYCChanged      = "user.kyc_changed"
 	ActionUserDisabled    = "user.disabled"
 	ActionUserEnabled     = "user.enabled"

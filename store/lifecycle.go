@@ -393,18 +393,19 @@ func (m KeyMatch) PrevLast4() string {
 }
 
 // Check says whether the key found works at now for a call that needs
-// every scope in need: the verdict (VerdictValid, or why not, as the verify
+// every scope in need (its state is EffectiveState's): the verdict (VerdictValid, or why not, as the verify
 // API names it) and the result its recent use records. A previous secret
 // whose overlap has ended is EXPIRED: it stopped working at a set time.
 func (m KeyMatch) Check(now time.Time, need ...string) (verdict, result string) {
-	switch {
-	case !m.Key.Enabled:
-		return VerdictDisabled, UseDisabled
-	case m.Owner.Disabled:
+	switch EffectiveState(m.Key, m.Owner.Disabled, now) {
+	case KeyOwnerDisabled:
 		return VerdictOwnerDisabled, UseOwnerDisabled
-	case m.Key.Expired(now):
+	case KeyDisabled, KeyDisabledByAdmin:
+		return VerdictDisabled, UseDisabled
+	case KeyExpired:
 		return VerdictExpired, UseExpired
-	case m.Previous && !m.Key.InOverlap(now):
+	}
+	if m.Previous && !m.Key.InOverlap(now) {
 		return VerdictExpired, UseOverlapEnded
 	}
 	for _, s := range need {

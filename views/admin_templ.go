@@ -609,7 +609,7 @@ func AdminKeyRow(r InventoryRowView, returnTo string) templ.Component {
 		templ_7745c5c3_Err = statusSwitch(Switch{
 			Action: "/admin/api-keys/" + r.ID + "/status", Target: "#inv-" + r.ID, ID: "admin-switch-" + r.ID,
 			Label: "Enable key " + r.Name + " of " + r.OwnerEmail, Enabled: r.Enabled, ReturnTo: returnTo,
-			Note: inventoryNote(r), Locked: r.Expires.Expired && !r.Enabled,
+			Note: switchNote(r.Status), Locked: r.Expires.Expired && !r.Enabled,
 		}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err

@@ -84,12 +84,19 @@ func ErrorPage(p Page, v ErrorView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Layout(p).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Layout(describedBy(p, v.Message)).Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		return nil
 	})
+}
+
+// describedBy is p with description d: an error page is described by its
+// message.
+func describedBy(p Page, d string) Page {
+	p.Description = d
+	return p
 }
 
 var _ = templruntime.GeneratedTemplate

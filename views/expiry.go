@@ -139,16 +139,6 @@ func expiringTitle(n int) string {
 	return strconv.Itoa(n) + " keys expire within 7 days"
 }
 
-// rowNote is what a key's switch says instead of Enabled or Disabled in
-// its owner's table: keyNote's, or that the key has expired, which no
-// switch can undo.
-func rowNote(r KeyRow) string {
-	if r.Expires.Expired && !r.DisabledByAdmin {
-		return "Expired"
-	}
-	return keyNote(r.Enabled, r.DisabledByAdmin, r.OwnerDisabled)
-}
-
 // termsFocus is the Expiration or Permissions field a refused form puts
 // focus on: the first one in error, when the name and description are
 // fine; "" leaves focus on the Key name.

@@ -8,16 +8,6 @@ import (
 // The admin inventory's share of the key lifecycle: each key's expiry and
 // scopes in its row, and the filters by them.
 
-// inventoryNote is what an inventory row's switch says instead of Enabled
-// or Disabled. An expired key says so first: neither its owner nor an
-// admin can enable it, whoever disabled it.
-func inventoryNote(r InventoryRowView) string {
-	if r.Expires.Expired {
-		return "Expired"
-	}
-	return keyNote(r.Enabled, r.DisabledByAdmin, r.OwnerDisabled)
-}
-
 // breakableScope is a scope's name as HTML, escaped, with a <wbr> after
 // each colon but a last one.
 func breakableScope(name string) string {

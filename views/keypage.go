@@ -27,8 +27,7 @@ type KeyDetails struct {
 	Name        string
 	Description string
 	Masked      string
-	Status      string // Enabled, Disabled, Disabled by an admin, Expired, Owner disabled
-	StatusTone  string // a badge tone: success, neutral, danger, warning
+	Status      KeyStatus
 	Created     Time
 	LastUsed    *Time // nil: never used
 	LastUsedIP  string

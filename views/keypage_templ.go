@@ -385,7 +385,7 @@ func keyDetails(v KeyPageView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = badge(v.Key.Status, v.Key.StatusTone).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = badge(v.Key.Status.Label, statusTone(v.Key.Status)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

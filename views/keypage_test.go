@@ -242,7 +242,7 @@ func TestKeyPageDetailsAndCalls(t *testing.T) {
 	v := KeyPageView{
 		Page: Page{Title: "Deploy", Viewer: &Viewer{Name: "Kim", Email: "kim@example.com"}},
 		Key: KeyDetails{ID: "key_abc", Name: "Deploy", Description: "Ships releases.", Masked: "kdk_…abcd",
-			Status: "Enabled", StatusTone: "success", Created: NewTime(now.AddDate(0, -1, 0), now),
+			Status: KeyStatus{Code: "enabled", Label: "Enabled", Works: true}, Created: NewTime(now.AddDate(0, -1, 0), now),
 			LastUsed: &used, LastUsedIP: "203.0.113.9", Expires: &expires, ExpiresIn: FromNow(now.Add(12*24*time.Hour), now),
 			Scopes: []ScopeView{{"profile:read", "Read your profile"}},
 			Previous: &PreviousSecret{Masked: "kdk_…wxyz", Until: NewTime(now.Add(5*time.Hour), now),
@@ -289,8 +289,8 @@ func TestKeyPageDetailsAndCalls(t *testing.T) {
 // A key never used says so instead of drawing an empty month.
 func TestKeyPageNeverUsed(t *testing.T) {
 	now := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)
-	v := KeyPageView{Key: KeyDetails{ID: "key_abc", Name: "Fresh", Masked: "kdk_…abcd", Status: "Enabled",
-		StatusTone: "success", Created: NewTime(now, now)}, Chart: chartDays(now, nil)}
+	v := KeyPageView{Key: KeyDetails{ID: "key_abc", Name: "Fresh", Masked: "kdk_…abcd", Status: KeyStatus{Code: "enabled", Label: "Enabled", Works: true},
+		Created: NewTime(now, now)}, Chart: chartDays(now, nil)}
 	html := renderKeyPage(t, v)
 	page := text(html)
 	if !strings.Contains(page, "Last Used Never") || !strings.Contains(page, "Not used yet") {

@@ -18,10 +18,11 @@ type Viewer struct {
 
 // Page is what every page's frame needs.
 type Page struct {
-	Title   string
-	Viewer  *Viewer // nil when signed out
-	Flash   string  // a one-time notice, such as "Password changed."
-	Version string
+	Title       string
+	Description string  // the page's <meta name="description">: a sentence about it
+	Viewer      *Viewer // nil when signed out
+	Flash       string  // a one-time notice, such as "Password changed."
+	Version     string
 }
 
 // Time is a moment shown relative to now ("3 minutes ago") with the exact
@@ -118,14 +119,20 @@ type PasswordForm struct {
 
 // SessionsView lists the user's active sessions.
 type SessionsView struct {
-	Sessions []SessionRow
-	Notice   string
+	Sessions   []SessionRow
+	Notice     string
+	Confirming string // the handle of the session whose sign-out is being confirmed
 }
 
 // SessionRow is one signed-in browser.
 type SessionRow struct {
+	// Handle names the session in the page and its URLs, for signing it out
+	// on its own: an opaque value, never the session id. "" for the
+	// current session, which ends with Log out.
+	Handle   string
 	Device   string
 	IP       string
+	SignedIn Time
 	LastSeen Time
 	Current  bool
 }
@@ -191,11 +198,22 @@ type KeysSection struct {
 	Regen        RegenerateForm
 	NewID        string        // the key just created, marked in its row
 	FocusNew     bool          // the page opens with focus on that row (after Done)
+	APIBase      string        // where the API is reached, for the empty table's example call
 	Expiring     []ExpiringKey // keys that expire within 7 days, for the notice
+}
+
+// KeyStatus is whether a key works, as store.EffectiveState decides it:
+// Code is the state's code ("enabled", "disabled", "disabled_by_admin",
+// "expired", "owner_disabled"), Label its words on the page.
+type KeyStatus struct {
+	Code  string
+	Label string
+	Works bool
 }
 
 // KeyRow is one key as the table shows it.
 type KeyRow struct {
+	Status      KeyStatus
 	ID          string
 	Name        string
 	Description string
@@ -291,6 +309,7 @@ type InventoryFilterView struct {
 
 // InventoryRowView is one key in the inventory.
 type InventoryRowView struct {
+	Status          KeyStatus
 	ID              string
 	Name            string
 	Masked          string

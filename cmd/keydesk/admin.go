@@ -204,21 +204,10 @@ func keysList(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // keyListStatus is a key's STATUS cell at now: whether it works, and if
-// not whether an admin's disable (which only an admin can undo), a
-// disabled owner or its expiry is why. Cells are split on runs of two
-// spaces, so single spaces are safe here.
+// not why (store.EffectiveState). Cells are split on runs of two spaces,
+// so single spaces are safe here.
 func keyListStatus(r store.InventoryRow, now time.Time) string {
-	switch {
-	case r.Key.DisabledByAdmin:
-		return "disabled by admin"
-	case !r.Key.Enabled:
-		return store.StatusDisabled
-	case r.OwnerDisabled:
-		return "owner disabled"
-	case r.Key.Expired(now):
-		return "expired"
-	}
-	return store.StatusEnabled
+	return store.EffectiveState(&r.Key, r.OwnerDisabled, now).Words()
 }
 
 // cell keeps a value typed on the web (a key name, say) on one table cell:

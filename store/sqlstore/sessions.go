@@ -85,6 +85,29 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string, ev store.AuditEv
 	return nil
 }
 
+// DeleteUserSession ends one session of the user and records ev in the
+// same transaction. The user is part of the query, so no one can end a
+// session that is not theirs: an id hash of another user's session, or of
+// none, is ErrNotFound and changes nothing.
+func (db *DB) DeleteUserSession(ctx context.Context, userID int64, idHash string, ev store.AuditEvent) error {
+	err := db.quietTx(ctx, func(tx *txn) error {
+		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id_hash = ? AND user_id = ?`, idHash, userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrNotFound
+		}
+		return db.audit(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("delete user session: %w", err)
+	}
+	return nil
+}
+
 // DeleteOtherSessions ends every session of the user but keep, records ev,
 // and says how many it ended.
 func (db *DB) DeleteOtherSessions(ctx context.Context, userID int64, keep string, ev store.AuditEvent) (int64, error) {

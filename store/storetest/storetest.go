@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateUserLeavesUnsetFields", testUpdateUserLeavesUnsetFields},
 		{"CanonicalEmailsAreUniqueUnderOneIndex", testCanonicalEmailsAreUniqueUnderOneIndex},
 		{"Sessions", testSessions},
+		{"DeleteOneSessionOfItsUser", testDeleteOneSessionOfItsUser},
 		{"LoginAttemptsWindow", testLoginAttemptsWindow},
 		{"LoginSucceededClearsOnlyItsOwn", testLoginSucceededClearsOnlyItsOwn},
 		{"ClaimIsAtomic", testClaimIsAtomic},
