@@ -86,6 +86,16 @@ func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore
 		closeBoth()
 		return nil, err
 	}
+	// Statistics for the planner, which SQLite gathers only when asked:
+	// without them it guesses, and may read a search's whole index range
+	// and sort it where walking the page's order and stopping at 50 costs
+	// a few hundred rows. optimize analyses only the tables that need it
+	// (0x10000: those never analysed too), each bounded by analysis_limit,
+	// as SQLite advises doing when a connection opens.
+	if _, err := write.ExecContext(ctx, "PRAGMA analysis_limit = 0; PRAGMA optimize = 0x10002"); err != nil {
+		closeBoth()
+		return nil, fmt.Errorf("open store: optimize: %w", translate(err))
+	}
 	// The migrations opened the WAL, so -wal and -shm exist now. SQLite
 	// gives them the main file's mode already; this tightens files an
 	// older Keydesk left 0644, and any a server made before this one.
