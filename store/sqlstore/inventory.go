@@ -63,6 +63,10 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 	}
 	p := store.InventoryPage{Rows: rows, Prev: prev, Next: next}
 	if f.Count > 0 {
+		if f.Risk != store.RiskOwnerDisabled {
+			// Only that filter reads the owner; every key has one.
+			ks.countTables = "api_keys AS k"
+		}
 		n, err := count(ctx, db, ks, f.Count)
 		if err != nil {
 			return store.InventoryPage{}, fmt.Errorf("key inventory: count: %w", err)

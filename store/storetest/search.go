@@ -220,6 +220,8 @@ func testInventoryCount(t *testing.T, open Opener) {
 		{store.InventoryFilter{Count: 50, Query: "service 1"}, 50, true},
 		{store.InventoryFilter{Count: 1000, Query: "user00003@"}, 15, false},
 		{store.InventoryFilter{Count: 1000, Query: "zzz"}, 0, false},
+		{store.InventoryFilter{Count: 1000, Risk: store.RiskOwnerDisabled}, 0, false},                  // none of 20 owners is
+		{store.InventoryFilter{Count: 1000, Risk: store.RiskNeverUsed, Query: "service 1"}, 36, false}, // 12, 15, 18, 102–198
 		{store.InventoryFilter{Count: 1000, Query: "service 1", After: mustNext(t, db, store.InventoryFilter{Query: "service 1"})}, 111, false},
 		{store.InventoryFilter{}, 0, false}, // not asked
 	} {
