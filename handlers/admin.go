@@ -42,13 +42,42 @@ func (s *server) inventoryFilter(c echo.Context) (store.InventoryFilter, views.I
 	if scope, ok := s.cfg.Policy.Scope(c.QueryParam("scope")); ok {
 		v.Scope = scope.Name
 	}
-	defaultDir := "desc"
-	if v.Sort == store.SortName {
-		defaultDir = "asc"
-	}
-	v.Dir = pick(c.QueryParam("dir"), defaultDir, map[string]string{"asc": "desc", "desc": "asc"}[defaultDir])
+	first := defaultDir(v.Sort)
+	v.Dir = pick(c.QueryParam("dir"), first, map[string]string{"asc": "desc", "desc": "asc"}[first])
 	return store.InventoryFilter{Query: v.Query, Status: v.Status, Risk: v.Risk, Expiry: v.Expiry, Scope: v.Scope,
-		Sort: v.Sort, Asc: v.Dir == "asc", After: c.QueryParam("after")}, v
+		Sort: v.Sort, Asc: v.Dir == "asc", After: c.QueryParam("after"), Before: c.QueryParam("before")}, v
+}
+
+// defaultDir is the direction a column sorts in first: names A to Z,
+// times newest first.
+func defaultDir(sort string) string {
+	if sort == store.SortName {
+		return "asc"
+	}
+	return "desc"
+}
+
+// sortHeader is the header of the column that sorts by sort: a link to the
+// first page sorted by it, the other way round when the list is sorted by
+// it already, and how it sorts now.
+func sortHeader(params filterParams, v views.InventoryFilterView, sort string) views.SortHeader {
+	words := map[string]string{"asc": "ascending", "desc": "descending"}
+	dir, h := defaultDir(sort), views.SortHeader{}
+	if v.Sort == sort {
+		h.Sort = words[v.Dir]
+		dir = map[string]string{"asc": "desc", "desc": "asc"}[v.Dir]
+	}
+	h.URL = "/admin/api-keys" + params.encode("sort", sort, "dir", dir)
+	h.Then = words[dir]
+	return h
+}
+
+// inventoryCount says how many keys match: exactly, or "10,000+".
+func inventoryCount(page store.InventoryPage) string {
+	if page.TotalCapped {
+		return views.Thousands(page.Total) + "+ keys"
+	}
+	return fmt.Sprintf("%s %s", views.Thousands(page.Total), plural(page.Total, "key", "keys"))
 }
 
 // encode is the parameters as a query string, with empty ones left out and
@@ -92,9 +121,15 @@ func inventoryParams(v views.InventoryFilterView) filterParams {
 // adminKeysPage is the key inventory.
 func (s *server) adminKeysPage(c echo.Context) error {
 	f, fv := s.inventoryFilter(c)
+	f.Count = store.CountCap
 	page, err := s.db.KeyInventory(c.Request().Context(), f)
 	if err != nil {
 		return err
+	}
+	if len(page.Rows) == 0 && (f.After != "" || f.Before != "") {
+		// Paged past what is left (keys went since the link was made):
+		// the first page, rather than an empty one with no way back.
+		return c.Redirect(http.StatusSeeOther, "/admin/api-keys"+inventoryParams(fv).encode())
 	}
 	flash, err := s.popFlash(c)
 	if err != nil {
@@ -109,7 +144,16 @@ func (s *server) adminKeysPage(c echo.Context) error {
 		Scopes:    s.scopeOptions(),
 	}
 	v.Flash = flash
-	v.FirstURL, v.NextURL = pagerURLs("/admin/api-keys", params, f.After, page.Next)
+	if page.Prev != "" {
+		v.PrevURL = "/admin/api-keys" + params.encode("before", page.Prev)
+	}
+	if page.Next != "" {
+		v.NextURL = "/admin/api-keys" + params.encode("after", page.Next)
+	}
+	v.Count = inventoryCount(page)
+	v.SortName = sortHeader(params, fv, store.SortName)
+	v.SortLastUsed = sortHeader(params, fv, store.SortLastUsed)
+	v.SortCreated = sortHeader(params, fv, store.SortCreated)
 	now := s.db.Now()
 	for _, r := range page.Rows {
 		v.Rows = append(v.Rows, inventoryRowView(r, now))
@@ -201,7 +245,7 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 // every cell safe to open in a spreadsheet.
 func (s *server) adminExport(c echo.Context) error {
 	f, fv := s.inventoryFilter(c)
-	f.After, f.Limit = "", 1000
+	f.After, f.Before, f.Limit = "", "", 1000
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+exportFileName(s.db.Now(), fv)+`"`)

@@ -85,7 +85,8 @@ func TestAdminInventory(t *testing.T) {
 		{"no match", "/admin/api-keys?q=zzz", []string{"No keys match these filters."}, []string{"Deploy bot"}},
 		{"filters are kept in the form", "/admin/api-keys?q=dep&status=enabled&risk=never_used&sort=name&dir=desc",
 			[]string{`value="dep"`, `<option value="enabled" selected>`, `<option value="never_used" selected>`,
-				`<option value="name" selected>`, `<option value="desc" selected>`,
+				`<input type="hidden" name="sort" value="name">`, `<input type="hidden" name="dir" value="desc">`,
+				`aria-sort="descending"`,
 				`href="/admin/api-keys/export?dir=desc&amp;q=dep&amp;risk=never_used&amp;sort=name&amp;status=enabled"`}, nil},
 		{"status filter", "/admin/api-keys?status=disabled", []string{"No keys match"}, []string{"Deploy bot"}},
 		{"risk: owner disabled", "/admin/api-keys?risk=owner_disabled", []string{"No keys match"}, nil},
@@ -115,8 +116,8 @@ func TestAdminInventory(t *testing.T) {
 			}
 		}
 		first := f.admin.get("/admin/api-keys?q=bulk&sort=name")
-		assertContains(t, first, "bulk 00", "bulk 49", "Next page")
-		assertLacks(t, first, "bulk 50", "First page")
+		assertContains(t, first, "bulk 00", "bulk 49", `rel="next"`, "60 keys")
+		assertLacks(t, first, "bulk 50", `rel="prev"`)
 		start := strings.Index(first.body, `href="/admin/api-keys?after=`)
 		if start < 0 {
 			t.Fatal("no next link")
@@ -127,8 +128,8 @@ func TestAdminInventory(t *testing.T) {
 			t.Errorf("next link %q lost the filters", next)
 		}
 		second := f.admin.get(next)
-		assertContains(t, second, "bulk 50", "bulk 59", "First page")
-		assertLacks(t, second, "bulk 49", "Next page")
+		assertContains(t, second, "bulk 50", "bulk 59", `rel="prev"`, "60 keys")
+		assertLacks(t, second, "bulk 49", `rel="next"`)
 	})
 }
 

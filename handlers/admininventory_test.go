@@ -215,7 +215,7 @@ func TestInventoryLifecycleFiltersPage(t *testing.T) {
 	if len(seen) != store.InventoryPageSize || seen[0] != "match 00" || seen[49] != "match 49" {
 		t.Fatalf("the first page holds %d keys, %q", len(seen), seen)
 	}
-	next := link(t, first.body, "Next page →")
+	next := link(t, first.body, "Next →")
 	for _, p := range []string{"expiry=soon", "scope=payments%3Aread", "sort=name", "dir=asc", "after="} {
 		if !strings.Contains(next, p) {
 			t.Errorf("the next page's link %q lost %s", next, p)
@@ -229,10 +229,10 @@ func TestInventoryLifecycleFiltersPage(t *testing.T) {
 	if !slices.Equal(rest, want) {
 		t.Errorf("the second page holds %q, want %q", rest, want)
 	}
-	assertLacks(t, second, "Next page →")
-	back := link(t, second.body, "← First page")
-	if !strings.Contains(back, "expiry=soon") || !strings.Contains(back, "scope=payments%3Aread") || strings.Contains(back, "after=") {
-		t.Errorf("the first page's link %q", back)
+	assertLacks(t, second, "Next →")
+	back := link(t, second.body, "← Previous")
+	if !strings.Contains(back, "expiry=soon") || !strings.Contains(back, "scope=payments%3Aread") || !strings.Contains(back, "before=") {
+		t.Errorf("the previous page's link %q", back)
 	}
 	if again := inventoryNames(admin.get(back).body); !slices.Equal(again, seen) {
 		t.Errorf("back on the first page: %q", again)

@@ -171,6 +171,46 @@
     if (first) first.focus();
   }, true);
 
+  // The inventory's selection: a checkbox in the header selects every key
+  // on the page, and "Disable selected" says how many are. Without
+  // JavaScript the header checkbox stays hidden and the button says
+  // "Disable selected…"; the confirmation names and counts them.
+  function bulkSelection() {
+    var all = document.querySelector("[data-select-all]");
+    var count = document.querySelector("[data-selected-count]");
+    if (!all || !count) return;
+    var boxes = document.querySelectorAll('input[type=checkbox][name=id][form="' + all.getAttribute("form") + '"]');
+    var checked = 0;
+    boxes.forEach(function (box) { if (box.checked) checked++; });
+    count.textContent = " (" + checked + ")";
+    all.checked = boxes.length > 0 && checked === boxes.length;
+    all.indeterminate = checked > 0 && checked < boxes.length;
+  }
+  function bindSelectAll(root) {
+    var all = root.querySelector ? root.querySelector("[data-select-all]") : null;
+    if (all) {
+      all.hidden = false;
+      var label = document.querySelector("[data-select-label]");
+      if (label) label.hidden = true;
+    }
+    bulkSelection();
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches) return;
+    if (box.matches("[data-select-all]")) {
+      document.querySelectorAll('input[type=checkbox][name=id][form="' + box.getAttribute("form") + '"]').forEach(function (b) {
+        b.checked = box.checked;
+      });
+      bulkSelection();
+    } else if (box.matches("input[type=checkbox][name=id]")) {
+      bulkSelection();
+    }
+  });
+  bindSelectAll(document);
+  // A row swapped in by its switch comes back unchecked.
+  document.addEventListener("htmx:load", function () { bulkSelection(); });
+
   // Server-sent announcements (HX-Trigger-After-Settle:
   // {"keydesk:announce": "…"}), which htmx fires once the swap has settled.
   document.addEventListener("keydesk:announce", function (event) {

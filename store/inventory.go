@@ -38,7 +38,10 @@ var ErrBadCursor = errors.New("bad page cursor")
 
 // InventoryFilter selects and orders the admin key inventory.
 type InventoryFilter struct {
-	Query  string   // prefix of a key name or owner email (any case), or exact last 4
+	// Query is any part of a key name, owner name or owner email, in any
+	// case, or a key's exact last 4. One shorter than MinSubstring
+	// matches names and emails from their start.
+	Query  string
 	Status string   // "", StatusEnabled, StatusDisabled
 	Risk   string   // "", RiskNeverUsed, RiskStale, RiskOwnerDisabled
 	Expiry string   // "", ExpirySoon, ExpiryExpired, ExpiryNever
@@ -47,8 +50,21 @@ type InventoryFilter struct {
 	Asc    bool     // ascending instead of descending
 	IDs    []string // only these keys (public ids), when not empty
 	After  string   // the Next cursor of the previous page
+	Before string   // the Prev cursor of the next page (After wins when both are set)
 	Limit  int      // InventoryPageSize when 0
+	// Count asks for the number of keys the filter matches (the page's
+	// Total), counted up to this many (CountCap, as a rule); 0 counts none.
+	Count int
 }
+
+// MinSubstring is the shortest query the inventory finds anywhere in a
+// name or email: a trigram, what the search indexes are made of.
+const MinSubstring = 3
+
+// CountCap is as far as the inventory counts: past it the count says
+// "more than CountCap", which costs what counting CountCap keys does
+// however many match.
+const CountCap = 10_000
 
 // InventoryRow is a key with its owner.
 type InventoryRow struct {
@@ -59,10 +75,16 @@ type InventoryRow struct {
 	OwnerDisabled bool
 }
 
-// InventoryPage is one page of the inventory; Next is empty on the last.
+// InventoryPage is one page of the inventory; Next is empty on the last,
+// Prev on the first.
 type InventoryPage struct {
 	Rows []InventoryRow
+	Prev string
 	Next string
+	// Total is how many keys match, when the filter asked to Count; when
+	// more than its Count do, it is that Count and TotalCapped is set.
+	Total       int
+	TotalCapped bool
 }
 
 // EncodeCursor makes a page cursor of the last row's sort value and id,

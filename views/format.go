@@ -44,3 +44,24 @@ func lastUsedFrom(ip string) string {
 	}
 	return " from " + ip
 }
+
+// countOf is n and the noun that fits it, n with thousands separators:
+// "1 key", "1,234 keys".
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Thousands(n) + " " + many
+}
+
+// Thousands is n with a comma between each three digits: 12,345.
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + Thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -307,12 +307,26 @@ type AdminKeysView struct {
 	Page
 	Filter    InventoryFilterView
 	Rows      []InventoryRowView
-	FirstURL  string // the first page with the same filters; "" when on it
+	PrevURL   string // "" on the first page
 	NextURL   string // "" on the last page
 	ExportURL string
 	ReturnTo  string // this page's URL, for plain-post actions to come back to
 	// Scopes are the scope filter's choices: the operator's policy.
 	Scopes []KYCOption
+	// Count says how many keys match: "1 key", "1,234 keys", "10,000+ keys".
+	Count string
+	// The sortable column headers.
+	SortName, SortLastUsed, SortCreated SortHeader
+}
+
+// SortHeader is a column header that sorts the list by its column.
+type SortHeader struct {
+	URL string // the list sorted by this column: the other way round when it is sorted by it already
+	// Sort is "ascending" or "descending" when the list is sorted by this
+	// column (its aria-sort), "" otherwise.
+	Sort string
+	// Then is what following URL sorts by: "ascending" or "descending".
+	Then string
 }
 
 // InventoryFilterView is the inventory's filters as the URL carries them.

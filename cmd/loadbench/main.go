@@ -354,6 +354,19 @@ func inventoryScenarios(ctx context.Context, base string, ds *dataset, size stri
 			check: rowsShown(ds.keys / ds.users)},
 		{name: fmt.Sprintf(rowAudit, size), want: http.StatusOK, request: page("/admin/audit"),
 			check: contains("Audit log")},
+		// "ci-deploy 990" (and in 100k "ci-deploy 9900", "ci-deploy 99000"
+		// to "99090"): a few keys either way.
+		{name: fmt.Sprintf(rowSearchKeyName, size), want: http.StatusOK, request: page("/admin/api-keys?q=ploy+990"),
+			check: contains("ci-deploy 990<")},
+		// user00042@example.com and Test User 00042 own ten keys in either.
+		{name: fmt.Sprintf(rowSearchEmail, size), want: http.StatusOK, request: page("/admin/api-keys?q=ser00042%40exa"),
+			check: rowsShown(ds.keys / ds.users)},
+		{name: fmt.Sprintf(rowSearchOwner, size), want: http.StatusOK, request: page("/admin/api-keys?q=User+00042"),
+			check: rowsShown(ds.keys / ds.users)},
+		// "backup-job …", a tenth of the keys: a full page, and a count
+		// that stops at 10,000.
+		{name: fmt.Sprintf(rowSearchShort, size), want: http.StatusOK, request: page("/admin/api-keys?q=ba"),
+			check: rowsShown(store.InventoryPageSize)},
 	}, nil
 }
 

@@ -29,6 +29,13 @@ const (
 	rowAdminFirst    = "`GET /admin/api-keys`, %s keys"
 	rowAdminSearch   = "`GET /admin/api-keys?q=user00042@`, %s keys"
 	rowAudit         = "`GET /admin/audit`, %s keys"
+	// The inventory's search, each with its count: inside a key name,
+	// inside an email, an owner's name, and a query too short for a
+	// trigram (from the start of names and emails).
+	rowSearchKeyName = "`GET /admin/api-keys?q=ploy 990`, %s keys"
+	rowSearchEmail   = "`GET /admin/api-keys?q=ser00042@exa`, %s keys"
+	rowSearchOwner   = "`GET /admin/api-keys?q=User 00042`, %s keys"
+	rowSearchShort   = "`GET /admin/api-keys?q=ba`, %s keys"
 )
 
 // The targets.
@@ -190,6 +197,10 @@ func (r *report) markdown() string {
 	for _, t := range []struct{ label, row string }{
 		{"admin inventory, first page", rowAdminFirst},
 		{"admin inventory, search", rowAdminSearch},
+		{"inventory search, inside a key name", rowSearchKeyName},
+		{"inventory search, inside an email", rowSearchEmail},
+		{"inventory search, an owner's name", rowSearchOwner},
+		{"inventory search, two letters", rowSearchShort},
 		{"audit log, first page", rowAudit},
 	} {
 		for _, st := range r.stores {

@@ -214,7 +214,7 @@ func insertSQLite(ctx context.Context, path string, inv seedRows) error {
 	}
 
 	insKey, err := tx.PrepareContext(ctx, `INSERT INTO api_keys (public_id, user_id, name, description, hash,
-		last4, enabled, created_at, updated_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		last4, enabled, created_at, updated_at, last_used_at, name_sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func insertSQLite(ctx context.Context, path string, inv seedRows) error {
 			used = *k.lastUsedAt
 		}
 		if _, err := insKey.ExecContext(ctx, k.publicID, ids[k.owner], k.name, k.description, k.hash, k.last4,
-			k.enabled, k.createdAt, k.createdAt, used); err != nil {
+			k.enabled, k.createdAt, k.createdAt, used, store.NaturalSortKey(k.name)); err != nil {
 			return err
 		}
 	}
@@ -280,10 +280,10 @@ func insertPostgres(ctx context.Context, url string, inv seedRows) error {
 	keys := make([][]any, len(inv.keys))
 	for i, k := range inv.keys {
 		keys[i] = []any{keyBase + int64(i) + 1, k.publicID, userBase + int64(k.owner) + 1, k.name, k.description, k.hash,
-			k.last4, k.enabled, k.createdAt, k.createdAt, k.lastUsedAt}
+			k.last4, k.enabled, k.createdAt, k.createdAt, k.lastUsedAt, store.NaturalSortKey(k.name)}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"api_keys"}, []string{"id", "public_id", "user_id", "name", "description",
-		"hash", "last4", "enabled", "created_at", "updated_at", "last_used_at"}, pgx.CopyFromRows(keys)); err != nil {
+		"hash", "last4", "enabled", "created_at", "updated_at", "last_used_at", "name_sort"}, pgx.CopyFromRows(keys)); err != nil {
 		return fmt.Errorf("copy keys: %w", err)
 	}
 	events := make([][]any, len(inv.keys))

@@ -220,6 +220,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.shoot(adm, "admin-users", navigate(base+"/admin/users", heading("Users"))); err != nil {
 		return err
 	}
+	if err := c.shoot(adm, "admin-users-confirm", chromedp.Steps(
+		navigate(base+"/admin/users", heading("Users")),
+		waitScripts(),
+		chromedp.Click(`(//button[normalize-space()="Disable…"])[1]`),
+		chromedp.WaitVisible(`//h3[starts-with(normalize-space(), "Disable")]`),
+		settled(),
+	)); err != nil {
+		return err
+	}
 	if err := c.shoot(adm, "admin-key-page", chromedp.Steps(
 		navigate(base+"/admin/api-keys", heading("Key inventory")),
 		chromedp.Click(`//table//a[normalize-space()="CI deploy (GitHub Actions)"]`),
@@ -227,7 +236,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	)); err != nil {
 		return err
 	}
-	return c.shoot(adm, "audit", navigate(base+"/admin/audit", heading("Audit log")))
+	if err := c.shoot(adm, "audit", navigate(base+"/admin/audit", heading("Audit log"))); err != nil {
+		return err
+	}
+	return c.shoot(adm, "audit-expanded", chromedp.Steps(
+		navigate(base+"/admin/audit", heading("Audit log")),
+		chromedp.Click(`(//details[contains(@class, "audit-event")]/summary)[1]`),
+		chromedp.WaitVisible(`(//details[contains(@class, "audit-event")])[1]//dl`),
+	))
 }
 
 // The demo user's keys, for the API Auth Key page: realistic names and

@@ -81,13 +81,16 @@ func (s side) tables(ctx context.Context) (map[string]*table, error) {
 	return s.sqliteTables(ctx)
 }
 
-// sqliteTables reads sqlite_master and each table's pragmas. A SQLite
+// sqliteTables reads the table list and each table's pragmas. A SQLite
 // column's type is only an affinity: what matters is whether it holds
 // integers, which may need to come from a PostgreSQL boolean. Everything
 // else SQLite stores as it is given.
 func (s side) sqliteTables(ctx context.Context) (map[string]*table, error) {
-	names, err := s.strings(ctx, `SELECT name FROM sqlite_master
-		WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> ?`, migrationsTable)
+	// Only ordinary tables: a full-text index (a virtual table and its
+	// shadow tables) is the target's to build, which its triggers do
+	// from the rows copied.
+	names, err := s.strings(ctx, `SELECT name FROM pragma_table_list
+		WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> ?`, migrationsTable)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,12 @@ func TestInventorySearchReadsWhatItFinds(t *testing.T) {
 	}{
 		{"user00042@", 10}, // an owner's email: 10 of the 5,000 keys
 		{"service 4242 ", 1},
+		{"ice 4242 k", 1},    // mid-word
+		{"User 421", 10},     // an owner's name
+		{"ser00042@exa", 10}, // mid-email
 		{"nothing matches", 0},
+		{"Us", 50}, // short: from the start, a page of them
+		{"se", 50}, // short: a page of key names
 	} {
 		before := rowsRead()
 		page, err := db.KeyInventory(ctx, store.InventoryFilter{Query: tc.q})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"keydesk/store/sqlstore"
 )
 
@@ -19,6 +21,19 @@ func Dialect() sqlstore.Dialect {
 		TxOptions: TxOptions(),
 		ByteOrder: ` COLLATE "C"`,
 		Text:      Text,
+		// Unprepared: the server plans it with the arguments, every time.
+		PlanEachTime: pgx.QueryExecModeExec,
+		// ILIKE '%q%' and LIKE '%q%', which the pg_trgm GIN indexes of
+		// migration 0011 answer. Backslash is LIKE's default escape.
+		Contains: sqlstore.Contains{
+			KeyNames: func(q string) (string, []any) {
+				return `k.name ILIKE ?`, []any{sqlstore.ContainsPattern(q)}
+			},
+			Owners: func(q, email string) (string, []any) {
+				return `k.user_id IN (SELECT id FROM users WHERE name ILIKE ? UNION SELECT id FROM users WHERE email LIKE ?)`,
+					[]any{sqlstore.ContainsPattern(q), sqlstore.ContainsPattern(email)}
+			},
+		},
 	}
 }
 

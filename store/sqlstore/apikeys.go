@@ -27,10 +27,10 @@ func (db *DB) CreateKey(ctx context.Context, userID int64, nk store.NewKey, ev s
 		}
 		var err error
 		k, err = scanKey(tx.QueryRow(ctx, `
-			INSERT INTO api_keys (public_id, user_id, name, description, hash, last4, created_at, updated_at, expires_at, scopes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO api_keys (public_id, user_id, name, name_sort, description, hash, last4, created_at, updated_at, expires_at, scopes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+keyColumns,
-			store.NewKeyPublicID(), userID, nk.Name, nk.Description, store.HashKey(secret), secret[len(secret)-4:], now, now,
+			store.NewKeyPublicID(), userID, nk.Name, store.NaturalSortKey(nk.Name), nk.Description, store.HashKey(secret), secret[len(secret)-4:], now, now,
 			nullMillis(nk.ExpiresAt), encodeScopes(nk.Scopes)))
 		if err != nil {
 			return err
@@ -106,10 +106,15 @@ func (db *DB) SetKeyEnabled(ctx context.Context, userID int64, publicID string, 
 // UpdateKey applies upd to one of the user's keys and records ev. A name
 // the user's other keys have is ErrConflict.
 func (db *DB) UpdateKey(ctx context.Context, userID int64, publicID string, upd store.KeyUpdate, ev store.AuditEvent) (*store.APIKey, error) {
+	var nameSort *string
+	if upd.Name != nil {
+		ns := store.NaturalSortKey(*upd.Name)
+		nameSort = &ns
+	}
 	return db.updateKey(ctx, "update key", publicID, false, `UPDATE api_keys SET
-			name = coalesce(?, name), description = coalesce(?, description), updated_at = ?
+			name = coalesce(?, name), name_sort = coalesce(?, name_sort), description = coalesce(?, description), updated_at = ?
 		WHERE public_id = ? AND user_id = ? RETURNING `+keyColumns,
-		ev, upd.Name, upd.Description, millis(db.Now()), publicID, userID)
+		ev, upd.Name, nameSort, upd.Description, millis(db.Now()), publicID, userID)
 }
 
 // updateKey runs an UPDATE … RETURNING on key publicID and records ev,

@@ -52,6 +52,26 @@ type Dialect struct {
 	// it, so that text from a request (a key id in a URL, a search, a
 	// User-Agent) is never a driver error.
 	Text func(string) string
+	// Contains is the engine's substring search, by its trigram indexes.
+	Contains Contains
+	// PlanEachTime, put before a statement's arguments, has the engine
+	// plan that statement for the arguments it is given, every time; nil
+	// when it always does (SQLite). PostgreSQL's pgx otherwise prepares
+	// each statement once, and after five runs the server may settle on a
+	// generic plan that cannot know that ILIKE '%q%' is selective, and
+	// walks the whole table. Only searches take it.
+	PlanEachTime any
+}
+
+// Contains makes the conditions of a substring search of the inventory:
+// SQL on api_keys AS k, with "?" placeholders, and their arguments. q is
+// the query as typed (store.MinSubstring characters or more), email the
+// same in canonical form (store.NormalizeEmail), which owner emails are
+// stored in. What the user typed is only ever an argument, its LIKE
+// wildcards or full-text syntax escaped to mean themselves.
+type Contains struct {
+	KeyNames func(q string) (string, []any)        // keys whose name holds q, in any case
+	Owners   func(q, email string) (string, []any) // keys whose owner's name holds q, or email holds email
 }
 
 // Errors a Dialect's Translate answers for tx to act on.
@@ -107,6 +127,10 @@ func New(write, read *sql.DB, d Dialect, opts ...Option) (*DB, error) {
 	var err error
 	if db.authStmt, err = db.read.Prepare(db.sql(findKeyQuery)); err != nil {
 		return nil, fmt.Errorf("open store: prepare: %w", err)
+	}
+	if err := db.fillNameSorts(context.Background()); err != nil {
+		db.authStmt.Close()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return db, nil
 }
@@ -218,6 +242,15 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		return db.read.QueryContext(ctx, q, db.args(args)...)
 	}
 	return stmt.QueryContext(ctx, db.args(args)...)
+}
+
+// planned is args led by the dialect's PlanEachTime, if it has one: for a
+// statement whose best plan depends on its arguments (a search).
+func (db *DB) planned(args []any) []any {
+	if db.d.PlanEachTime == nil {
+		return args
+	}
+	return append([]any{db.d.PlanEachTime}, args...)
 }
 
 // txn is a write transaction whose statements are written with "?".

@@ -13,10 +13,12 @@ import (
 
 // sortColumns are the inventory's sort expressions; each is indexed
 // together with id, which breaks ties and makes the keyset exact. The
-// name's is text, compared in byte order (Dialect.ByteOrder).
+// name's is text, compared in byte order (Dialect.ByteOrder): its natural
+// sort key (store.NaturalSortKey), or its lower case for a row whose key
+// is not filled in yet.
 var sortColumns = map[string]string{
 	store.SortCreated:  "k.created_at",
-	store.SortName:     "lower(k.name)",
+	store.SortName:     "coalesce(k.name_sort, lower(k.name))",
 	store.SortLastUsed: "coalesce(k.last_used_at, 0)",
 }
 
@@ -43,21 +45,84 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 	if err != nil {
 		return store.InventoryPage{}, err
 	}
-	rows, next, err := page(ctx, db, keyset{
-		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` FROM ` + inventoryTables,
+	ks := keyset{
+		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` AS page_sort, k.id AS page_id FROM ` + inventoryTables,
 		where:      where, args: args,
 		anyOf: db.inventorySearch(f.Query), tables: inventoryTables,
 		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
-		after: f.After, limit: f.Limit,
-	}, func(row rowScanner) (store.InventoryRow, any, int64, error) {
+		after: f.After, before: f.Before, limit: f.Limit,
+	}
+	rows, prev, next, err := pageBoth(ctx, db, ks, func(row rowScanner) (store.InventoryRow, any, int64, error) {
 		var sortValue any
-		r, err := scanInventoryRow(row, &sortValue)
+		var id int64
+		r, err := scanInventoryRow(row, &sortValue, &id)
 		return r, sortValue, r.Key.ID, err
 	})
 	if err != nil {
 		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
 	}
-	return store.InventoryPage{Rows: rows, Next: next}, nil
+	p := store.InventoryPage{Rows: rows, Prev: prev, Next: next}
+	if f.Count > 0 {
+		if f.Risk != store.RiskOwnerDisabled {
+			// Only that filter reads the owner; every key has one.
+			ks.countTables = "api_keys AS k"
+		}
+		n, err := count(ctx, db, ks, f.Count)
+		if err != nil {
+			return store.InventoryPage{}, fmt.Errorf("key inventory: count: %w", err)
+		}
+		p.Total, p.TotalCapped = min(n, f.Count), n > f.Count
+	}
+	return p, nil
+}
+
+// fillNameSorts stores the natural sort key of every key that has none:
+// those written before migration 0011, or by a tool that does not know
+// the column. An index of just those rows makes it free when there are
+// none, as after the first open; otherwise each batch is one UPDATE.
+func (db *DB) fillNameSorts(ctx context.Context) error {
+	const batch = 1000
+	for {
+		var ids []int64
+		var names []string
+		rows, err := db.write.QueryContext(ctx, db.sql(`SELECT id, name FROM api_keys WHERE name_sort IS NULL ORDER BY id LIMIT ?`), batch)
+		if err != nil {
+			return fmt.Errorf("fill name sort keys: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return fmt.Errorf("fill name sort keys: %w", err)
+			}
+			ids, names = append(ids, id), append(names, name)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("fill name sort keys: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		values := strings.Repeat("(CAST(? AS BIGINT), ?, ?), ", len(ids))
+		args := make([]any, 0, 3*len(ids))
+		for i, id := range ids {
+			args = append(args, id, names[i], store.NaturalSortKey(names[i]))
+		}
+		// The name is in the WHERE: a rename since the read wrote its own key.
+		err = db.quietTx(ctx, func(tx *txn) error {
+			_, err := tx.Exec(ctx, `UPDATE api_keys SET name_sort = v.column3 FROM (VALUES `+values[:len(values)-2]+`) AS v
+				WHERE api_keys.id = v.column1 AND api_keys.name = v.column2 AND api_keys.name_sort IS NULL`, args...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("fill name sort keys: %w", err)
+		}
+		if len(ids) < batch {
+			return nil
+		}
+	}
 }
 
 // inventoryTables are the inventory's: each key with its owner.
@@ -138,22 +203,40 @@ func (db *DB) inventoryWhere(f store.InventoryFilter) ([]string, []any, error) {
 // likeEscaper escapes LIKE's wildcards and its escape character.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
+// ContainsPattern is a LIKE pattern, escaped by backslash, that matches
+// any text holding s: s's own % and _ (and backslashes) mean themselves.
+func ContainsPattern(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+
 // inventorySearch is the search's alternatives, of which a key must match
-// one: its name starts with q, its owner's email starts with q, or its last
-// 4 are q. Each is an index range scan (api_keys_name, users_email then
-// api_keys_user_created, api_keys_last4), and page runs each as its own
-// query; nil when there is no search.
+// one: its name holds q, its owner's name or email holds q, or its last 4
+// are q. page runs each as its own query, by its own index; nil when there
+// is no search.
+//
+// A q of store.MinSubstring characters or more is found anywhere, by the
+// engine's trigram index (Dialect.Contains). A shorter one, which no
+// trigram holds, matches names and emails from their start, each an index
+// range scan (api_keys_name; users_email and users_name, then
+// api_keys_user_created), so that a one-letter search stays as cheap as a
+// long one.
 func (db *DB) inventorySearch(q string) []condition {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil
 	}
 	lower, email := strings.ToLower(q), store.NormalizeEmail(q)
-	name, mail := db.byteOrder("lower(k.name)"), db.byteOrder("email")
+	last4 := condition{`k.last4 = ?`, []any{q}}
+	if utf8.RuneCountInString(q) >= store.MinSubstring {
+		keys, keyArgs := db.d.Contains.KeyNames(q)
+		owners, ownerArgs := db.d.Contains.Owners(q, email)
+		return []condition{{keys, keyArgs}, {owners, ownerArgs}, last4}
+	}
+	name, mail, owner := db.byteOrder("lower(k.name)"), db.byteOrder("email"), db.byteOrder("lower(name)")
 	return []condition{
 		{name + ` >= ? AND ` + name + ` < ?`, []any{lower, lower + string(utf8.MaxRune)}},
-		{`k.user_id IN (SELECT id FROM users WHERE ` + mail + ` >= ? AND ` + mail + ` < ?)`, []any{email, email + string(utf8.MaxRune)}},
-		{`k.last4 = ?`, []any{q}},
+		{`k.user_id IN (SELECT id FROM users WHERE ` + mail + ` >= ? AND ` + mail + ` < ? UNION SELECT id FROM users WHERE ` +
+			owner + ` >= ? AND ` + owner + ` < ?)`,
+			[]any{email, email + string(utf8.MaxRune), lower, lower + string(utf8.MaxRune)}},
+		last4,
 	}
 }
 

@@ -19,13 +19,20 @@ type keyset struct {
 	args       []any    // their arguments, in order
 	// anyOf, when set, are alternatives of which a row must also meet one
 	// (a search's), and tables is selectFrom's FROM, for their queries.
-	anyOf    []condition
-	tables   string
-	sort, id string // the order's expressions, e.g. "k.created_at", "k.id"
-	asc      bool   // ascending instead of descending
-	kind     string // the store.Sort* whose cursor this list takes
-	after    string // the previous page's Next, or ""
-	limit    int    // rows per page, store.InventoryPageSize when 0
+	// selectFrom's last two columns must then be "<sort> AS page_sort, <id>
+	// AS page_id", which order the union of the alternatives' rows.
+	anyOf  []condition
+	tables string
+	// countTables, when set, is what count reads instead of tables: the
+	// same rows, fewer joins (the inventory's keys without their owners,
+	// when no condition needs the owner).
+	countTables string
+	sort, id    string // the order's expressions, e.g. "k.created_at", "k.id"
+	asc         bool   // ascending instead of descending
+	kind        string // the store.Sort* whose cursor this list takes
+	after       string // the previous page's Next, or ""
+	before      string // the next page's Prev, or "" (after wins)
+	limit       int    // rows per page, store.InventoryPageSize when 0
 }
 
 // condition is a piece of a WHERE clause and its arguments.
@@ -39,9 +46,9 @@ type condition struct {
 // after this one, empty on the last: one more row than the page holds is
 // read to tell.
 //
-// With alternatives (anyOf), the page's ids come from one query per
+// With alternatives (anyOf), the page's rows come from one query per
 // alternative, each with every other condition, in the list's order and
-// limited to a page, and the page is read from their union. So each
+// limited to a page, and the page is the best of their union. So each
 // alternative gets its own plan: a range scan of its index when few rows
 // match, a walk down the order's index that stops at a page when many do.
 // An OR of the alternatives would leave PostgreSQL one plan for every
@@ -49,18 +56,34 @@ type condition struct {
 // when few match: 99,990 rows for 10 in a 100k-key inventory (see
 // docs/BENCHMARKS.md).
 func page[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanner) (row T, sortValue any, id int64, err error)) (rows []T, next string, err error) {
+	ks.before = ""
+	rows, _, next, err = pageBoth(ctx, db, ks, scan)
+	return rows, next, err
+}
+
+// pageBoth is page that also pages back: read before a Prev cursor, it
+// walks the order backwards from there, then turns the rows round. prev is
+// the cursor of the page before this one: empty on the first page, which
+// is one read after no cursor, or one read backwards that found no more
+// rows than a page holds.
+func pageBoth[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanner) (row T, sortValue any, id int64, err error)) (rows []T, prev, next string, err error) {
 	if ks.limit <= 0 {
 		ks.limit = store.InventoryPageSize
 	}
+	cursor, back := ks.after, false
+	if cursor == "" && ks.before != "" {
+		cursor, back = ks.before, true
+	}
+	asc := ks.asc != back // backwards is the other way round
 	dir, cmp := "DESC", "<"
-	if ks.asc {
+	if asc {
 		dir, cmp = "ASC", ">"
 	}
 	where, args := ks.where, ks.args
-	if ks.after != "" {
-		value, id, err := store.DecodeCursor(ks.after, ks.kind)
+	if cursor != "" {
+		value, id, err := store.DecodeCursor(cursor, ks.kind)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		where = append(where[:len(where):len(where)], fmt.Sprintf("(%s, %s) %s (?, ?)", ks.sort, ks.id, cmp))
 		args = append(args[:len(args):len(args)], value, id)
@@ -71,40 +94,112 @@ func page[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanner) (
 		query += whereClause(where) + order
 		args = append(args[:len(args):len(args)], ks.limit+1)
 	} else {
+		// Each alternative reads its page of whole rows; the union keeps
+		// each row once and the best page of them. No outer lookup of
+		// the ids: a planner that guessed many matched would walk or
+		// scan the whole table for it.
 		var alts []string
 		var altArgs []any
 		for i, alt := range ks.anyOf {
-			alts = append(alts, fmt.Sprintf("SELECT * FROM (SELECT %s FROM %s%s%s) AS alt%d",
-				ks.id, ks.tables, whereClause(append(where[:len(where):len(where)], alt.sql)), order, i+1))
+			alts = append(alts, fmt.Sprintf("SELECT * FROM (%s%s%s) AS alt%d",
+				ks.selectFrom, whereClause(append(where[:len(where):len(where)], alt.sql)), order, i+1))
 			altArgs = slices.Concat(altArgs, args, alt.args, []any{ks.limit + 1})
 		}
-		query += " WHERE " + ks.id + " IN (" + strings.Join(alts, " UNION ") + ")" + order
+		query = strings.Join(alts, " UNION ") + fmt.Sprintf(" ORDER BY page_sort %s, page_id %s LIMIT ?", dir, dir)
 		args = append(altArgs, ks.limit+1)
 	}
 
-	rs, err := db.query(ctx, query, args...)
+	if len(ks.anyOf) > 0 {
+		args = db.planned(args)
+	}
+	rs, err := db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	defer rs.Close()
-	var lastSort any
-	var lastID int64
+	type cursorAt struct {
+		sort any
+		id   int64
+	}
+	var at []cursorAt
+	more := false
 	for rs.Next() {
 		row, sortValue, id, err := scan(rs)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		if len(rows) == ks.limit {
-			next = store.EncodeCursor(lastSort, lastID)
+			more = true
 			break
 		}
 		rows = append(rows, row)
-		lastSort, lastID = sortValue, id
+		at = append(at, cursorAt{sortValue, id})
 	}
 	if err := rs.Err(); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return rows, next, nil
+	if len(rows) == 0 {
+		return rows, "", "", nil
+	}
+	first, last := at[0], at[len(at)-1]
+	if back {
+		slices.Reverse(rows)
+		first, last = last, first
+		// Read backwards from a cursor, there is a page after this one:
+		// the cursor's row, and what follows it.
+		next = store.EncodeCursor(last.sort, last.id)
+		if more {
+			prev = store.EncodeCursor(first.sort, first.id)
+		}
+		return rows, prev, next, nil
+	}
+	if more {
+		next = store.EncodeCursor(last.sort, last.id)
+	}
+	if cursor != "" {
+		prev = store.EncodeCursor(first.sort, first.id)
+	}
+	return rows, prev, next, nil
+}
+
+// alternatives is the union of the ids that each of anyOf finds with
+// every other condition, in the list's order and limited to limit: the
+// search's ids, each alternative by its own plan.
+func (ks keyset) alternatives(where []string, args []any, order string, limit int) (string, []any) {
+	var alts []string
+	var altArgs []any
+	for i, alt := range ks.anyOf {
+		alts = append(alts, fmt.Sprintf("SELECT * FROM (SELECT %s FROM %s%s%s) AS alt%d",
+			ks.id, ks.tables, whereClause(append(where[:len(where):len(where)], alt.sql)), order, i+1))
+		altArgs = slices.Concat(altArgs, args, alt.args, []any{limit})
+	}
+	return strings.Join(alts, " UNION "), altArgs
+}
+
+// count is how many rows the list holds, whatever the cursor, counted up
+// to max: the ids of at most max+1 rows are read (per alternative, when
+// there are some), so a count costs what counting max rows does however
+// many match, and more than max is told by the answer max+1.
+func count(ctx context.Context, db *DB, ks keyset, max int) (int, error) {
+	if ks.countTables != "" {
+		ks.tables = ks.countTables
+	}
+	limit := " LIMIT ?"
+	var query string
+	var args []any
+	if len(ks.anyOf) == 0 {
+		query = "SELECT count(*) FROM (SELECT " + ks.id + " FROM " + ks.tables + whereClause(ks.where) + limit + ") AS matches"
+		args = append(slices.Clone(ks.args), max+1)
+	} else {
+		alts, altArgs := ks.alternatives(ks.where, ks.args, limit, max+1)
+		query = "SELECT count(*) FROM (SELECT * FROM (" + alts + ") AS found" + limit + ") AS matches"
+		args = append(altArgs, max+1)
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, db.sql(query), db.planned(db.args(args))...).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // whereClause is " WHERE" and the conditions ANDed, or "" for none.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,8 +34,8 @@ func SeedInventory(tb testing.TB, db *sqlstore.DB, users, keys int, now time.Tim
 			tb.Fatal(err)
 		}
 	}
-	insKey, err := tx.PrepareContext(ctx, db.Rebind(`INSERT INTO api_keys (public_id, user_id, name, description, hash, last4, enabled,
-		created_at, updated_at, last_used_at) SELECT ?, id, ?, '', ?, ?, ?, ?, ?, ? FROM users WHERE public_id = ?`))
+	insKey, err := tx.PrepareContext(ctx, db.Rebind(`INSERT INTO api_keys (public_id, user_id, name, name_sort, description, hash, last4, enabled,
+		created_at, updated_at, last_used_at) SELECT ?, id, ?, ?, '', ?, ?, ?, ?, ?, ? FROM users WHERE public_id = ?`))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -44,7 +45,8 @@ func SeedInventory(tb testing.TB, db *sqlstore.DB, users, keys int, now time.Tim
 		if i%3 != 0 {
 			used = created.Add(time.Duration(i%200) * time.Hour).UnixMilli()
 		}
-		if _, err := insKey.ExecContext(ctx, fmt.Sprintf("key_%016d", i), fmt.Sprintf("service %d key", i),
+		name := fmt.Sprintf("service %d key", i)
+		if _, err := insKey.ExecContext(ctx, fmt.Sprintf("key_%016d", i), name, store.NaturalSortKey(name),
 			fmt.Sprintf("hash%060d", i), fmt.Sprintf("%04d", i%10000), i%10 != 9, created.UnixMilli(), created.UnixMilli(),
 			used, fmt.Sprintf("usr_%016d", i%users)); err != nil {
 			tb.Fatal(err)
@@ -64,37 +66,11 @@ func testKeyInventory(t *testing.T, open Opener) {
 	SeedInventory(t, db, 20, 500, now)
 	ctx := context.Background()
 
-	t.Run("keyset pages cover every key once, in order, for every sort", func(t *testing.T) {
+	t.Run("keyset pages cover every key once, in order, forward and back, for every sort", func(t *testing.T) {
 		for _, sort := range []string{store.SortCreated, store.SortName, store.SortLastUsed} {
 			for _, asc := range []bool{false, true} {
-				seen := map[string]bool{}
-				f := store.InventoryFilter{Sort: sort, Asc: asc}
-				var prev *store.InventoryRow
-				pages := 0
-				for {
-					page, err := db.KeyInventory(ctx, f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					pages++
-					for i := range page.Rows {
-						r := page.Rows[i]
-						if seen[r.Key.PublicID] {
-							t.Fatalf("%s asc=%v: %s twice", sort, asc, r.Key.PublicID)
-						}
-						seen[r.Key.PublicID] = true
-						if prev != nil && !inOrder(sort, asc, prev, &r) {
-							t.Fatalf("%s asc=%v: %s before %s", sort, asc, prev.Key.PublicID, r.Key.PublicID)
-						}
-						prev = &r
-					}
-					if page.Next == "" {
-						break
-					}
-					f.After = page.Next
-				}
-				if len(seen) != 500 || pages != 10 {
-					t.Errorf("%s asc=%v: %d keys on %d pages, want 500 on 10", sort, asc, len(seen), pages)
+				for _, status := range []string{"", store.StatusEnabled} {
+					walkBothWays(t, db, store.InventoryFilter{Sort: sort, Asc: asc, Status: status})
 				}
 			}
 		}
@@ -124,7 +100,13 @@ func testKeyInventory(t *testing.T, open Opener) {
 		{"enabled", store.InventoryFilter{Status: store.StatusEnabled}, 450},
 		{"never used", store.InventoryFilter{Risk: store.RiskNeverUsed}, 167},
 		{"owner disabled: none of 20 users is", store.InventoryFilter{Risk: store.RiskOwnerDisabled}, 0},
-		{"name prefix, any case", store.InventoryFilter{Query: "SERVICE 12"}, 11}, // 12, 120–129
+		{"name, any case", store.InventoryFilter{Query: "SERVICE 12"}, 11}, // 12, 120–129
+		{"mid-word in a name", store.InventoryFilter{Query: "ice 42"}, 11}, // 42, 420–429
+		{"owner name", store.InventoryFilter{Query: "user 3"}, 25},
+		{"owner name, mid-word", store.InventoryFilter{Query: "ser 1"}, 275},         // User 1, User 10–19
+		{"short: from the start of a name", store.InventoryFilter{Query: "se"}, 500}, // every "service …"
+		{"short: not mid-word", store.InventoryFilter{Query: "rv"}, 0},
+		{"short: from the start of an owner name", store.InventoryFilter{Query: "U"}, 500},
 		{"owner email prefix", store.InventoryFilter{Query: "user00003@"}, 25},
 		{"last 4", store.InventoryFilter{Query: "0042"}, 1},
 		{"search and status together", store.InventoryFilter{Query: "service 9", Status: store.StatusDisabled}, 2}, // 9 and 99
@@ -162,11 +144,86 @@ func testKeyInventory(t *testing.T, open Opener) {
 	})
 }
 
+// walkBothWays pages through f's keys to the end and back to the start:
+// forward, every key once, in order, each page but the first with a Prev;
+// back from the last page by Prev, the same pages in reverse, the first
+// one without a Prev.
+func walkBothWays(t *testing.T, db *sqlstore.DB, f store.InventoryFilter) {
+	t.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("sort=%s asc=%v status=%q", f.Sort, f.Asc, f.Status)
+	var forward [][]string
+	seen := map[string]bool{}
+	var prev *store.InventoryRow
+	var last store.InventoryPage
+	for {
+		page, err := db.KeyInventory(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for i := range page.Rows {
+			r := page.Rows[i]
+			if seen[r.Key.PublicID] {
+				t.Fatalf("%s: %s twice", name, r.Key.PublicID)
+			}
+			seen[r.Key.PublicID] = true
+			if prev != nil && !inOrder(f.Sort, f.Asc, prev, &r) {
+				t.Fatalf("%s: %s (%q) before %s (%q)", name, prev.Key.PublicID, prev.Key.Name, r.Key.PublicID, r.Key.Name)
+			}
+			prev = &r
+			ids = append(ids, r.Key.PublicID)
+		}
+		if (len(forward) == 0) != (page.Prev == "") {
+			t.Fatalf("%s: page %d has Prev %q", name, len(forward)+1, page.Prev)
+		}
+		forward = append(forward, ids)
+		last = page
+		if page.Next == "" {
+			break
+		}
+		f.After = page.Next
+	}
+	total := 0
+	for _, p := range forward {
+		total += len(p)
+	}
+	want, err := db.KeyInventory(ctx, store.InventoryFilter{Status: f.Status, Count: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != want.Total || len(forward) != (total+store.InventoryPageSize-1)/store.InventoryPageSize {
+		t.Fatalf("%s: %d keys on %d pages, want %d", name, total, len(forward), want.Total)
+	}
+	f.After = ""
+	page := last
+	for i := len(forward) - 2; i >= 0; i-- {
+		if page.Prev == "" {
+			t.Fatalf("%s: page %d has no Prev", name, i+2)
+		}
+		f.Before = page.Prev
+		var err error
+		if page, err = db.KeyInventory(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range page.Rows {
+			ids = append(ids, r.Key.PublicID)
+		}
+		if !slices.Equal(ids, forward[i]) {
+			t.Fatalf("%s: back on page %d: %v, forward it was %v", name, i+1, ids, forward[i])
+		}
+		if (i == 0) != (page.Prev == "") || page.Next == "" {
+			t.Fatalf("%s: back on page %d: Prev %q, Next %q", name, i+1, page.Prev, page.Next)
+		}
+	}
+}
+
 func inOrder(sort string, asc bool, a, b *store.InventoryRow) bool {
 	var less, equal bool
 	switch sort {
 	case store.SortName:
-		x, y := lowerASCII(a.Key.Name), lowerASCII(b.Key.Name)
+		x, y := store.NaturalSortKey(a.Key.Name), store.NaturalSortKey(b.Key.Name)
 		less, equal = x < y, x == y
 	case store.SortLastUsed:
 		x, y := a.Key.LastUsedAt.UnixMilli(), b.Key.LastUsedAt.UnixMilli()
@@ -184,16 +241,6 @@ func inOrder(sort string, asc bool, a, b *store.InventoryRow) bool {
 		less = a.Key.ID < b.Key.ID
 	}
 	return less == asc
-}
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
 
 func testAdminKeyActions(t *testing.T, open Opener) {
