@@ -55,7 +55,7 @@ func TestInventorySelectAllAndSortByKeyboard(t *testing.T) {
 	keyName := `el.matches("th a.sort-link") && el.textContent.includes("Key name")`
 	names := func() []string {
 		t.Helper()
-		got, err := read(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("tbody td[data-label='Key name']")].map(td => td.textContent.trim())`))
+		got, err := read(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("tbody td[data-label='Key name'] .key-name__title")].map(a => a.textContent.trim())`))
 		if err != nil {
 			t.Fatal(err)
 		}

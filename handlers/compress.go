@@ -108,6 +108,11 @@ func (w *gzipResponseWriter) Write(p []byte) (int, error) {
 	case w.plain:
 		return w.ResponseWriter.Write(p)
 	}
+	if w.Header().Get(echo.HeaderContentEncoding) != "" {
+		// Compressed already (the static assets are, ahead of time).
+		w.sendPlain()
+		return w.ResponseWriter.Write(p)
+	}
 	if len(w.held)+len(p) < compressMinLength {
 		w.held = append(w.held, p...)
 		return len(p), nil

@@ -32,7 +32,7 @@ func (s *server) routes(e *echo.Echo) {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	assets := static.Handler()
+	assets := static.Handler(func(r *http.Request) bool { return acceptsGzip(r.Header.Get("Accept-Encoding")) })
 	e.GET("/static/*", func(c echo.Context) error {
 		if !static.Exists(c.Param("*")) {
 			return s.assetNotFound(c)

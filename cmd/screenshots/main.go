@@ -212,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		waitScripts(),
 		chromedp.Click(`(//input[@type="checkbox" and @name="id"])[1]`),
 		chromedp.Click(`(//input[@type="checkbox" and @name="id"])[2]`),
-		chromedp.Click(button("Disable selected…")),
+		chromedp.Click(`//button[starts-with(normalize-space(), "Disable selected")]`),
 		chromedp.WaitVisible(`//h1[starts-with(normalize-space(), "Disable")]`),
 	)); err != nil {
 		return err
