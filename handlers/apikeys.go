@@ -98,20 +98,15 @@ func (s *server) answerPanel(c echo.Context, status int, panel views.CreatePanel
 	if !isHTMX(c) {
 		return s.renderKeys(c, status, panel, views.KeysSection{NewID: panel.Created.ID})
 	}
-	if err := render(c, status, views.CreatePanelFragment(panel)); err != nil {
-		return err
-	}
 	if !keysChanged {
-		return nil
+		return render(c, status, views.CreatePanelFragment(panel))
 	}
 	section, err := s.keysSection(c, views.KeysSection{Notice: "Key created.", NewID: panel.Created.ID})
 	if err != nil {
 		return err
 	}
-	if err := views.ExpiryNotice(section.Expiring, true).Render(c.Request().Context(), c.Response()); err != nil {
-		return err
-	}
-	return views.KeysSectionFragment(section, true).Render(c.Request().Context(), c.Response())
+	return render(c, status, views.CreatePanelFragment(panel), views.ExpiryNotice(section.Expiring, true),
+		views.KeysSectionFragment(section, true))
 }
 
 // checkKeyForm validates a posted name and description. except is the id
@@ -258,10 +253,7 @@ func (s *server) answerKeys(c echo.Context, status int, section views.KeysSectio
 		if err != nil {
 			return err
 		}
-		if err := render(c, status, views.KeysSectionFragment(section, false)); err != nil {
-			return err
-		}
-		return views.ExpiryNotice(section.Expiring, true).Render(c.Request().Context(), c.Response())
+		return render(c, status, views.KeysSectionFragment(section, false), views.ExpiryNotice(section.Expiring, true))
 	}
 	if flash != "" && c.Request().Method == http.MethodPost {
 		return s.redirectWithFlash(c, "/settings/api-keys", flash)

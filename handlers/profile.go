@@ -172,13 +172,11 @@ func (s *server) updateName(c echo.Context) error {
 		return err
 	}
 	if isHTMX(c) {
-		if err := render(c, http.StatusOK, views.NameFormFragment(views.NameForm{Name: updated.Name, Saved: true})); err != nil {
-			return err
-		}
 		// The header's menu shows the new name at once (the no-JS path
 		// gets it from the page after the redirect).
 		viewer := views.Viewer{Name: updated.Name, Email: updated.Email, IsAdmin: updated.IsAdmin()}
-		return views.UserMenu(viewer, true).Render(c.Request().Context(), c.Response())
+		return render(c, http.StatusOK, views.NameFormFragment(views.NameForm{Name: updated.Name, Saved: true}),
+			views.UserMenu(viewer, true))
 	}
 	return s.redirectWithFlash(c, "/settings/profile", "Name saved.")
 }
@@ -255,10 +253,7 @@ func (s *server) changePassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := render(c, http.StatusOK, views.PasswordSection(views.PasswordForm{Done: true})); err != nil {
-		return err
-	}
-	return views.SessionsSection(sessions, true).Render(c.Request().Context(), c.Response())
+	return render(c, http.StatusOK, views.PasswordSection(views.PasswordForm{Done: true}), views.SessionsSection(sessions, true))
 }
 
 // revokeOtherSessions is Sign out other sessions.

@@ -90,14 +90,11 @@ func (s *server) regenerateKey(c echo.Context) error {
 	if !isHTMX(c) {
 		return s.renderKeys(c, http.StatusOK, panel, section)
 	}
-	if err := render(c, http.StatusOK, views.CreatePanelFragment(panel)); err != nil {
-		return err
-	}
 	section, err = s.keysSection(c, section)
 	if err != nil {
 		return err
 	}
-	return views.KeysSectionFragment(section, true).Render(ctx, c.Response())
+	return render(c, http.StatusOK, views.CreatePanelFragment(panel), views.KeysSectionFragment(section, true))
 }
 
 // endOverlap stops the key's old secret now. An overlap that has already
