@@ -42,18 +42,7 @@ func TestKeyHistoryReadsItsEvents(t *testing.T) {
 	if _, err := pool.ExecContext(ctx, `ANALYZE audit_events`); err != nil {
 		t.Fatal(err)
 	}
-	rowsRead := func() int64 {
-		t.Helper()
-		if _, err := pool.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
-			t.Fatal(err)
-		}
-		var n int64
-		if err := pool.QueryRowContext(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-			FROM pg_stat_user_tables WHERE relname = 'audit_events'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	rowsRead := func() int64 { return tableRowsRead(t, pool, "audit_events") }
 	f := store.AuditFilter{Key: "key_target"}
 	seen := 0
 	for {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -34,21 +35,7 @@ func TestInventorySearchReadsWhatItFinds(t *testing.T) {
 	}
 	storetest.SeedInventory(t, db, 500, 5_000, now)
 
-	// rowsRead is how many rows of api_keys the connection has read, by
-	// scans and by index lookups. A backend hands its counts over when it
-	// goes idle, at most once a second unless told to.
-	rowsRead := func() int64 {
-		t.Helper()
-		if _, err := pool.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
-			t.Fatal(err)
-		}
-		var n int64
-		if err := pool.QueryRowContext(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-			FROM pg_stat_user_tables WHERE relname = 'api_keys'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	rowsRead := func() int64 { return tableRowsRead(t, pool, "api_keys") }
 	for _, tc := range []struct {
 		q    string
 		rows int
@@ -122,4 +109,21 @@ func BenchmarkKeyInventory(b *testing.B) {
 		}
 		db.Close()
 	}
+}
+
+// tableRowsRead is how many rows of table the server has read, by scans and
+// by index lookups. A backend hands its counts over when it goes idle, at
+// most once a second unless told to, so the count is flushed first.
+func tableRowsRead(t *testing.T, pool *sql.DB, table string) int64 {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := pool.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := pool.QueryRowContext(ctx, `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+		FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
