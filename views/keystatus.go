@@ -44,3 +44,31 @@ const descriptionClamp = 72
 func longDescription(d string) bool {
 	return utf8.RuneCountInString(d) > descriptionClamp || strings.ContainsRune(d, '\n')
 }
+
+// rowClass is the classes of a key's row in its owner's table, "" for
+// none: a row of literals, as the table renders 50 of them.
+func (r *KeyRow) rowClass() string {
+	var c []string
+	if r.Overlap != nil {
+		c = append(c, "key-row--overlap")
+	}
+	if r.New {
+		c = append(c, "key-row--new")
+	}
+	if mutedRow(r.Status) {
+		c = append(c, "key-row--off")
+	}
+	switch len(c) {
+	case 0:
+		return ""
+	case 1:
+		return c[0]
+	}
+	return strings.Join(c, " ")
+}
+
+// path is the key's page, or one of its actions with a suffix such as
+// "/edit".
+func (r *KeyRow) path(suffix string) string {
+	return "/settings/api-keys/" + r.ID + suffix
+}
