@@ -34,8 +34,11 @@ func NewExpiry(at, now time.Time, soon time.Duration) Expiry {
 	return e
 }
 
-// until is how far off a future moment is, rounded to the nearest unit:
-// "in 30 days" for a key made a moment ago to last 30 days, not "in 29".
+// until is how far off a moment to come is, as people say it: rounded to
+// the nearest unit, so a key made a moment ago to last 30 days expires
+// "in 30 days", not "in 29", and an overlap of 24 hours chosen a moment
+// ago ends "in 24 hours". Each unit holds until the next one rounds to 1
+// of it, and days last to 99, so the 90-day expiry reads in days.
 func until(t, now time.Time) string {
 	d := t.Sub(now)
 	in := func(n float64, unit string) string {
@@ -45,16 +48,16 @@ func until(t, now time.Time) string {
 		}
 		return "in " + strconv.Itoa(r) + " " + unit + "s"
 	}
-	day := 24 * time.Hour
+	const day = 24 * time.Hour
 	switch {
-	case d < time.Minute:
+	case d < 30*time.Second:
 		return "in less than a minute"
-	case d < time.Hour:
+	case d < 59*time.Minute+30*time.Second:
 		return in(d.Minutes(), "minute")
-	case d < 48*time.Hour:
+	case d < 47*time.Hour+30*time.Minute:
 		return in(d.Hours(), "hour")
-	case d < 100*day:
-		return in(d.Hours()/24, "day")
+	case d < 99*day+12*time.Hour:
+		return in(float64(d)/float64(day), "day")
 	case d < 360*day:
 		return in(d.Hours()/24/30.44, "month")
 	default:

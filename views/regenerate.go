@@ -1,8 +1,6 @@
 package views
 
 import (
-	"math"
-	"strconv"
 	"time"
 )
 
@@ -46,33 +44,6 @@ type Overlap struct {
 // "in 23 hours".
 func NewDeadline(t, now time.Time) Time {
 	v := NewTime(t, now)
-	v.Relative = inRelative(t.Sub(now))
+	v.Relative = until(t, now)
 	return v
-}
-
-// inRelative says how far off d is, rounded to the nearest unit, so an
-// overlap of 24 hours chosen a moment ago reads "in 24 hours".
-func inRelative(d time.Duration) string {
-	in := func(n float64, unit string) string {
-		r := int(math.Round(n))
-		if r == 1 {
-			return "in 1 " + unit
-		}
-		return "in " + strconv.Itoa(r) + " " + unit + "s"
-	}
-	const day = 24 * time.Hour
-	switch {
-	case d < 30*time.Second:
-		return "in less than a minute"
-	case d < 59*time.Minute+30*time.Second:
-		return in(d.Minutes(), "minute")
-	case d < 24*time.Hour+30*time.Minute:
-		return in(d.Hours(), "hour")
-	case d < 59*day+12*time.Hour:
-		return in(float64(d)/float64(day), "day")
-	case d < 365*day:
-		return in(float64(d)/float64(30*day), "month")
-	default:
-		return in(float64(d)/float64(365*day), "year")
-	}
 }
