@@ -67,11 +67,15 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 			// Only that filter reads the owner; every key has one.
 			ks.countTables = "api_keys AS k"
 		}
-		n, err := count(ctx, db, ks, f.Count)
+		upTo := f.Count
+		if q := strings.TrimSpace(f.Query); q != "" && utf8.RuneCountInString(q) < store.MinSubstring {
+			upTo = min(upTo, store.ShortCountCap)
+		}
+		n, err := count(ctx, db, ks, upTo)
 		if err != nil {
 			return store.InventoryPage{}, fmt.Errorf("key inventory: count: %w", err)
 		}
-		p.Total, p.TotalCapped = min(n, f.Count), n > f.Count
+		p.Total, p.TotalCapped = min(n, upTo), n > upTo
 	}
 	return p, nil
 }

@@ -235,6 +235,42 @@ func testInventoryCount(t *testing.T, open Opener) {
 	}
 }
 
+// testInventoryShortCount: a search shorter than a trigram counts up to
+// ShortCountCap, whatever the Count asked; a longer one up to the Count.
+func testInventoryShortCount(t *testing.T, open Opener) {
+	db := open(t)
+	ctx := context.Background()
+	SeedInventory(t, db, 20, store.ShortCountCap+1, db.Now()) // "service 0 key" … "service 1000 key", user00000@… user00019@
+	for _, tc := range []struct {
+		f      store.InventoryFilter
+		total  int
+		capped bool
+	}{
+		{store.InventoryFilter{Count: store.CountCap, Query: "se"}, store.ShortCountCap, true},   // every key, by name
+		{store.InventoryFilter{Count: store.CountCap, Query: " US "}, store.ShortCountCap, true}, // every key, by owner
+		{store.InventoryFilter{Count: 10, Query: "s"}, 10, true},                                 // the Count is lower
+		{store.InventoryFilter{Count: store.CountCap, Query: "ser"}, store.ShortCountCap + 1, false},
+		{store.InventoryFilter{Count: store.CountCap, Query: "service 1"}, 112, false}, // 1, 10–19, 100–199, 1000
+		{store.InventoryFilter{Count: store.CountCap, Query: "se", Status: store.StatusDisabled}, 100, false},
+		{store.InventoryFilter{Count: store.CountCap}, store.ShortCountCap + 1, false}, // no search
+	} {
+		page, err := db.KeyInventory(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != tc.total || page.TotalCapped != tc.capped {
+			t.Errorf("%+v: total %d capped %v, want %d %v", tc.f, page.Total, page.TotalCapped, tc.total, tc.capped)
+		}
+		rows := min(tc.total, store.InventoryPageSize)
+		if tc.capped {
+			rows = store.InventoryPageSize
+		}
+		if len(page.Rows) != rows {
+			t.Errorf("%+v: %d rows on the page, want %d", tc.f, len(page.Rows), rows)
+		}
+	}
+}
+
 func mustNext(t *testing.T, db *sqlstore.DB, f store.InventoryFilter) string {
 	t.Helper()
 	page, err := db.KeyInventory(context.Background(), f)
