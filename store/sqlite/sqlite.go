@@ -30,8 +30,9 @@ import (
 )
 
 // Dialect is SQLite's: "?" placeholders as written, transactions begun
-// IMMEDIATE by the writer's DSN, substring search by FTS5 trigram tables.
-var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Contains: sqlstore.Contains{
+// IMMEDIATE by the writer's DSN, substring search by FTS5 trigram tables,
+// broad searches read by walking the page's order.
+var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Unindexed: unindexed, Contains: sqlstore.Contains{
 	KeyNames: func(q string) (string, []any) {
 		return `k.id IN (SELECT rowid FROM search_key_names WHERE search_key_names MATCH ?)`, []any{ftsPhrase(q)}
 	},
@@ -40,6 +41,10 @@ var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Contains: s
 			[]any{"name : " + ftsPhrase(q) + " OR email : " + ftsPhrase(email)}
 	},
 }}
+
+// unindexed is expr behind a unary plus, which SQLite does not match to
+// any index, and which changes neither its value nor how it compares.
+func unindexed(expr string) string { return "+" + expr }
 
 // ftsPhrase is s as an FTS5 string, which matches s itself wherever it
 // occurs (with the trigram tokenizer, in any case): inside double quotes,

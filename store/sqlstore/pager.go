@@ -40,6 +40,10 @@ type keyset struct {
 type condition struct {
 	sql  string
 	args []any
+	// broad, when set, is the same condition, with the same arguments,
+	// that no index serves (Dialect.Unindexed): what a search's
+	// alternative that matches many rows is read by.
+	broad string
 }
 
 // page runs the list's query and scans up to limit rows with scan, which
