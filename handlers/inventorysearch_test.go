@@ -77,13 +77,16 @@ func unescape(names []string) []string {
 	return out
 }
 
-// TestInventoryCountIsBounded: past 10,000 the count says "10,000+".
+// TestInventoryCountIsBounded: past 10,000 the count says "10,000+", and
+// past 1,000 for a search of one or two letters.
 func TestInventoryCountIsBounded(t *testing.T) {
 	f := newAdminFixture(t)
 	storetest.SeedInventory(t, f.ts.db, 20, store.CountCap+1, f.ts.clock.Now())
 	assertContains(t, f.admin.get("/admin/api-keys"), ">10,000+ keys<")
 	assertContains(t, f.admin.get("/admin/api-keys?status=disabled"), ">1,000 keys<") // a tenth of 10,001, and Uma's none
 	assertContains(t, f.admin.get("/admin/api-keys?q=user00003%40"), ">500 keys<")
+	// One or two letters match from the start, and count to 1,000.
+	assertContains(t, f.admin.get("/admin/api-keys?q=se"), ">1,000+ keys<")
 }
 
 // TestInventoryPagesBothWays: Next, then Previous, back to the same first

@@ -53,7 +53,8 @@ type InventoryFilter struct {
 	Before string   // the Prev cursor of the next page (After wins when both are set)
 	Limit  int      // InventoryPageSize when 0
 	// Count asks for the number of keys the filter matches (the page's
-	// Total), counted up to this many (CountCap, as a rule); 0 counts none.
+	// Total), counted up to this many (CountCap, as a rule), or
+	// ShortCountCap for a Query shorter than MinSubstring; 0 counts none.
 	Count int
 }
 
@@ -65,6 +66,13 @@ const MinSubstring = 3
 // "more than CountCap", which costs what counting CountCap keys does
 // however many match.
 const CountCap = 10_000
+
+// ShortCountCap is as far as a search shorter than MinSubstring counts,
+// whatever Count asks: such a search matches names and emails from their
+// start, so one or two letters match a large part of a large inventory
+// ("ba": every "backup…" key), and counting ten thousand of them cost more
+// than the rest of the page.
+const ShortCountCap = 1_000
 
 // InventoryRow is a key with its owner.
 type InventoryRow struct {

@@ -30,8 +30,9 @@ import (
 )
 
 // Dialect is SQLite's: "?" placeholders as written, transactions begun
-// IMMEDIATE by the writer's DSN, substring search by FTS5 trigram tables.
-var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Contains: sqlstore.Contains{
+// IMMEDIATE by the writer's DSN, substring search by FTS5 trigram tables,
+// broad searches read by walking the page's order.
+var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Unindexed: unindexed, Contains: sqlstore.Contains{
 	KeyNames: func(q string) (string, []any) {
 		return `k.id IN (SELECT rowid FROM search_key_names WHERE search_key_names MATCH ?)`, []any{ftsPhrase(q)}
 	},
@@ -40,6 +41,10 @@ var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Contains: s
 			[]any{"name : " + ftsPhrase(q) + " OR email : " + ftsPhrase(email)}
 	},
 }}
+
+// unindexed is expr behind a unary plus, which SQLite does not match to
+// any index, and which changes neither its value nor how it compares.
+func unindexed(expr string) string { return "+" + expr }
 
 // ftsPhrase is s as an FTS5 string, which matches s itself wherever it
 // occurs (with the trigram tokenizer, in any case): inside double quotes,
@@ -86,13 +91,8 @@ func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore
 		closeBoth()
 		return nil, err
 	}
-	// Statistics for the planner, which SQLite gathers only when asked:
-	// without them it guesses, and may read a search's whole index range
-	// and sort it where walking the page's order and stopping at 50 costs
-	// a few hundred rows. optimize analyses only the tables that need it
-	// (0x10000: those never analysed too), each bounded by analysis_limit,
-	// as SQLite advises doing when a connection opens.
-	if _, err := write.ExecContext(ctx, "PRAGMA analysis_limit = 0; PRAGMA optimize = 0x10002"); err != nil {
+	// Statistics for the planner (see analyze).
+	if err := analyze(ctx, write); err != nil {
 		closeBoth()
 		return nil, fmt.Errorf("open store: optimize: %w", translate(err))
 	}
@@ -231,4 +231,45 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// analyze gathers statistics for the planner, which SQLite does only when
+// asked: without them it guesses, and may read a search's whole index range
+// and sort it where walking the page's order and stopping at 50 costs a few
+// hundred rows. optimize analyses only the tables that need it (0x10000:
+// those never analysed too), each bounded by analysis_limit, as SQLite
+// advises doing when a connection opens.
+//
+// It then drops the samples (sqlite_stat4) it took of the search tables'
+// FTS5 shadow tables, keeping their row counts (sqlite_stat1, so optimize
+// does not take them for never analysed). FTS5 looks up each trigram of a
+// search in each of its segments through one statement, its arguments
+// bound anew for each lookup, and SQLite prepares a statement again on
+// each new binding of an argument that samples make its plan depend on:
+// with samples of search_*_idx, a search re-prepared that statement for
+// every trigram in every segment (docs/BENCHMARKS.md). The samples buy
+// nothing there, where the statement has one plan, by the primary key.
+// Both happen in one transaction, so no other connection loads the
+// samples between the two.
+func analyze(ctx context.Context, write *sql.DB) error {
+	tx, err := write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, "PRAGMA analysis_limit = 0; PRAGMA optimize = 0x10002"); err != nil {
+		return err
+	}
+	var samples int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'`).Scan(&samples); err != nil {
+		return err
+	}
+	if samples > 0 {
+		// ANALYZE sqlite_schema has this connection load the statistics
+		// as they are now; the others load them when they next open.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_stat4 WHERE tbl LIKE 'search\_%' ESCAPE '\'; ANALYZE sqlite_schema`); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

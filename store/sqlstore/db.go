@@ -54,6 +54,13 @@ type Dialect struct {
 	Text func(string) string
 	// Contains is the engine's substring search, by its trigram indexes.
 	Contains Contains
+	// Unindexed wraps an expression so that no index serves a condition
+	// on it, for a search's alternative that matches many keys: the page
+	// is then read by walking the page's order until it is full, where
+	// SQLite, whose planner does not weigh the LIMIT, reads every match by
+	// the alternative's index and sorts them all. nil when the engine's
+	// planner weighs the LIMIT (PostgreSQL).
+	Unindexed func(expr string) string
 	// PlanEachTime, put before a statement's arguments, has the engine
 	// plan that statement for the arguments it is given, every time; nil
 	// when it always does (SQLite). PostgreSQL's pgx otherwise prepares

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -52,6 +53,10 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
 		after: f.After, before: f.Before, limit: f.Limit,
 	}
+	broad, err := db.broaden(ctx, &ks)
+	if err != nil {
+		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
 	rows, prev, next, err := pageBoth(ctx, db, ks, func(row rowScanner) (store.InventoryRow, any, int64, error) {
 		var sortValue any
 		var id int64
@@ -62,16 +67,23 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
 	}
 	p := store.InventoryPage{Rows: rows, Prev: prev, Next: next}
-	if f.Count > 0 {
+	if f.Count > 0 && broad {
+		// More keys match than a short search counts.
+		p.Total, p.TotalCapped = min(f.Count, store.ShortCountCap), true
+	} else if f.Count > 0 {
 		if f.Risk != store.RiskOwnerDisabled {
 			// Only that filter reads the owner; every key has one.
 			ks.countTables = "api_keys AS k"
 		}
-		n, err := count(ctx, db, ks, f.Count)
+		upTo := f.Count
+		if q := strings.TrimSpace(f.Query); q != "" && utf8.RuneCountInString(q) < store.MinSubstring {
+			upTo = min(upTo, store.ShortCountCap)
+		}
+		n, err := count(ctx, db, ks, upTo)
 		if err != nil {
 			return store.InventoryPage{}, fmt.Errorf("key inventory: count: %w", err)
 		}
-		p.Total, p.TotalCapped = min(n, f.Count), n > f.Count
+		p.Total, p.TotalCapped = min(n, upTo), n > upTo
 	}
 	return p, nil
 }
@@ -217,27 +229,68 @@ func ContainsPattern(s string) string { return "%" + likeEscaper.Replace(s) + "%
 // trigram holds, matches names and emails from their start, each an index
 // range scan (api_keys_name; users_email and users_name, then
 // api_keys_user_created), so that a one-letter search stays as cheap as a
-// long one.
+// long one; on an engine whose planner does not weigh the page's LIMIT,
+// each also has a broad form, for when it matches many (see broaden).
 func (db *DB) inventorySearch(q string) []condition {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil
 	}
 	lower, email := strings.ToLower(q), store.NormalizeEmail(q)
-	last4 := condition{`k.last4 = ?`, []any{q}}
+	last4 := condition{sql: `k.last4 = ?`, args: []any{q}}
 	if utf8.RuneCountInString(q) >= store.MinSubstring {
 		keys, keyArgs := db.d.Contains.KeyNames(q)
 		owners, ownerArgs := db.d.Contains.Owners(q, email)
-		return []condition{{keys, keyArgs}, {owners, ownerArgs}, last4}
+		return []condition{{sql: keys, args: keyArgs}, {sql: owners, args: ownerArgs}, last4}
 	}
 	name, mail, owner := db.byteOrder("lower(k.name)"), db.byteOrder("email"), db.byteOrder("lower(name)")
-	return []condition{
-		{name + ` >= ? AND ` + name + ` < ?`, []any{lower, lower + string(utf8.MaxRune)}},
-		{`k.user_id IN (SELECT id FROM users WHERE ` + mail + ` >= ? AND ` + mail + ` < ? UNION SELECT id FROM users WHERE ` +
-			owner + ` >= ? AND ` + owner + ` < ?)`,
-			[]any{email, email + string(utf8.MaxRune), lower, lower + string(utf8.MaxRune)}},
-		last4,
+	names := func(name string) string { return name + ` >= ? AND ` + name + ` < ?` }
+	owners := func(userID string) string {
+		return userID + ` IN (SELECT id FROM users WHERE ` + mail + ` >= ? AND ` + mail + ` < ? UNION SELECT id FROM users WHERE ` +
+			owner + ` >= ? AND ` + owner + ` < ?)`
 	}
+	alts := []condition{
+		{sql: names(name), args: []any{lower, lower + string(utf8.MaxRune)}},
+		{sql: owners("k.user_id"), args: []any{email, email + string(utf8.MaxRune), lower, lower + string(utf8.MaxRune)}},
+		last4, // never a match shorter than 4, but found by its index at once
+	}
+	if un := db.d.Unindexed; un != nil {
+		alts[0].broad, alts[1].broad = names(un(name)), owners(un("k.user_id"))
+	}
+	return alts
+}
+
+// broaden reads the search's alternatives that match more than
+// store.ShortCountCap keys by their broad form, and says whether any does.
+// A search shorter than a trigram matches names and emails from their
+// start, and one letter or two can match a large part of the inventory:
+// by the alternative's index, its page is every match read and sorted
+// (10,000 for "ba" in 100,000 keys), where walking the page's order finds a
+// page of them after a few hundred keys. Each alternative is first counted
+// alone, by its index, up to the cap; a narrow one keeps its index.
+func (db *DB) broaden(ctx context.Context, ks *keyset) (bool, error) {
+	broad := false
+	for i, alt := range ks.anyOf {
+		if alt.broad == "" {
+			continue
+		}
+		one := *ks
+		one.anyOf, one.countTables = []condition{alt}, "api_keys AS k"
+		if slices.ContainsFunc(ks.where, func(c string) bool { return strings.Contains(c, "u.") }) {
+			one.countTables = "" // a filter reads the owner
+		}
+		n, err := count(ctx, db, one, store.ShortCountCap)
+		if err != nil {
+			return false, err
+		}
+		if n > store.ShortCountCap {
+			if !broad {
+				ks.anyOf = slices.Clone(ks.anyOf)
+			}
+			ks.anyOf[i].sql, broad = alt.broad, true
+		}
+	}
+	return broad, nil
 }
 
 // AdminSetKeyEnabled enables or disables any user's key. An admin's

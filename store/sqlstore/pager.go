@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,6 +40,10 @@ type keyset struct {
 type condition struct {
 	sql  string
 	args []any
+	// broad, when set, is the same condition, with the same arguments,
+	// that no index serves (Dialect.Unindexed): what a search's
+	// alternative that matches many rows is read by.
+	broad string
 }
 
 // page runs the list's query and scans up to limit rows with scan, which
@@ -88,11 +93,13 @@ func pageBoth[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanne
 		where = append(where[:len(where):len(where)], fmt.Sprintf("(%s, %s) %s (?, ?)", ks.sort, ks.id, cmp))
 		args = append(args[:len(args):len(args)], value, id)
 	}
-	order := fmt.Sprintf(" ORDER BY %s %s, %s %s LIMIT ?", ks.sort, dir, ks.id, dir)
+	// The limits are written into the SQL, not bound: SQLite plans a
+	// statement for its LIMIT's value, so a bound one has it prepare the
+	// statement again on every run (see list).
+	order := fmt.Sprintf(" ORDER BY %s %s, %s %s LIMIT %d", ks.sort, dir, ks.id, dir, ks.limit+1)
 	query := ks.selectFrom
 	if len(ks.anyOf) == 0 {
 		query += whereClause(where) + order
-		args = append(args[:len(args):len(args)], ks.limit+1)
 	} else {
 		// Each alternative reads its page of whole rows; the union keeps
 		// each row once and the best page of them. No outer lookup of
@@ -103,16 +110,13 @@ func pageBoth[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanne
 		for i, alt := range ks.anyOf {
 			alts = append(alts, fmt.Sprintf("SELECT * FROM (%s%s%s) AS alt%d",
 				ks.selectFrom, whereClause(append(where[:len(where):len(where)], alt.sql)), order, i+1))
-			altArgs = slices.Concat(altArgs, args, alt.args, []any{ks.limit + 1})
+			altArgs = slices.Concat(altArgs, args, alt.args)
 		}
-		query = strings.Join(alts, " UNION ") + fmt.Sprintf(" ORDER BY page_sort %s, page_id %s LIMIT ?", dir, dir)
-		args = append(altArgs, ks.limit+1)
+		query = strings.Join(alts, " UNION ") + fmt.Sprintf(" ORDER BY page_sort %s, page_id %s LIMIT %d", dir, dir, ks.limit+1)
+		args = altArgs
 	}
 
-	if len(ks.anyOf) > 0 {
-		args = db.planned(args)
-	}
-	rs, err := db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
+	rs, err := db.list(ctx, query, len(ks.anyOf) > 0, args)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -165,13 +169,13 @@ func pageBoth[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanne
 // alternatives is the union of the ids that each of anyOf finds with
 // every other condition, in the list's order and limited to limit: the
 // search's ids, each alternative by its own plan.
-func (ks keyset) alternatives(where []string, args []any, order string, limit int) (string, []any) {
+func (ks keyset) alternatives(where []string, args []any, limit int) (string, []any) {
 	var alts []string
 	var altArgs []any
 	for i, alt := range ks.anyOf {
-		alts = append(alts, fmt.Sprintf("SELECT * FROM (SELECT %s FROM %s%s%s) AS alt%d",
-			ks.id, ks.tables, whereClause(append(where[:len(where):len(where)], alt.sql)), order, i+1))
-		altArgs = slices.Concat(altArgs, args, alt.args, []any{limit})
+		alts = append(alts, fmt.Sprintf("SELECT * FROM (SELECT %s FROM %s%s LIMIT %d) AS alt%d",
+			ks.id, ks.tables, whereClause(append(where[:len(where):len(where)], alt.sql)), limit, i+1))
+		altArgs = slices.Concat(altArgs, args, alt.args)
 	}
 	return strings.Join(alts, " UNION "), altArgs
 }
@@ -184,22 +188,44 @@ func count(ctx context.Context, db *DB, ks keyset, max int) (int, error) {
 	if ks.countTables != "" {
 		ks.tables = ks.countTables
 	}
-	limit := " LIMIT ?"
+	limit := fmt.Sprintf(" LIMIT %d", max+1)
 	var query string
 	var args []any
 	if len(ks.anyOf) == 0 {
 		query = "SELECT count(*) FROM (SELECT " + ks.id + " FROM " + ks.tables + whereClause(ks.where) + limit + ") AS matches"
-		args = append(slices.Clone(ks.args), max+1)
+		args = ks.args
 	} else {
-		alts, altArgs := ks.alternatives(ks.where, ks.args, limit, max+1)
+		alts, altArgs := ks.alternatives(ks.where, ks.args, max+1)
 		query = "SELECT count(*) FROM (SELECT * FROM (" + alts + ") AS found" + limit + ") AS matches"
-		args = append(altArgs, max+1)
+		args = altArgs
+	}
+	row := db.queryRow // see list
+	if db.d.PlanEachTime != nil {
+		row = func(ctx context.Context, query string, args ...any) *sql.Row {
+			return db.read.QueryRowContext(ctx, db.sql(query), db.planned(db.args(args))...)
+		}
 	}
 	var n int
-	if err := db.read.QueryRowContext(ctx, db.sql(query), db.planned(db.args(args))...).Scan(&n); err != nil {
+	if err := row(ctx, query, args...).Scan(&n); err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// list runs a paged list's query (or its count) on the reader pool. On
+// an engine that plans each run for its arguments (PlanEachTime nil:
+// SQLite), through a statement prepared once (stmtCache), which SQLite
+// prepares again only when an argument its plan depends on changes. On
+// one that may settle on a generic plan (PostgreSQL), a search
+// (byArgs) is planned for its arguments every time.
+func (db *DB) list(ctx context.Context, query string, byArgs bool, args []any) (*sql.Rows, error) {
+	if db.d.PlanEachTime == nil {
+		return db.query(ctx, query, args...)
+	}
+	if byArgs {
+		args = db.planned(args)
+	}
+	return db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
 }
 
 // whereClause is " WHERE" and the conditions ANDed, or "" for none.

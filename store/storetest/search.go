@@ -235,6 +235,80 @@ func testInventoryCount(t *testing.T, open Opener) {
 	}
 }
 
+// testInventoryShortCount: a search shorter than a trigram counts up to
+// ShortCountCap, whatever the Count asked; a longer one up to the Count.
+func testInventoryShortCount(t *testing.T, open Opener) {
+	db := open(t)
+	ctx := context.Background()
+	SeedInventory(t, db, 20, store.ShortCountCap+1, db.Now()) // "service 0 key" … "service 1000 key", user00000@… user00019@
+	for _, tc := range []struct {
+		f      store.InventoryFilter
+		total  int
+		capped bool
+	}{
+		{store.InventoryFilter{Count: store.CountCap, Query: "se"}, store.ShortCountCap, true},   // every key, by name
+		{store.InventoryFilter{Count: store.CountCap, Query: " US "}, store.ShortCountCap, true}, // every key, by owner
+		{store.InventoryFilter{Count: 10, Query: "s"}, 10, true},                                 // the Count is lower
+		{store.InventoryFilter{Count: store.CountCap, Query: "ser"}, store.ShortCountCap + 1, false},
+		{store.InventoryFilter{Count: store.CountCap, Query: "service 1"}, 112, false}, // 1, 10–19, 100–199, 1000
+		{store.InventoryFilter{Count: store.CountCap, Query: "se", Status: store.StatusDisabled}, 100, false},
+		{store.InventoryFilter{Count: store.CountCap}, store.ShortCountCap + 1, false}, // no search
+	} {
+		page, err := db.KeyInventory(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != tc.total || page.TotalCapped != tc.capped {
+			t.Errorf("%+v: total %d capped %v, want %d %v", tc.f, page.Total, page.TotalCapped, tc.total, tc.capped)
+		}
+		rows := min(tc.total, store.InventoryPageSize)
+		if tc.capped {
+			rows = store.InventoryPageSize
+		}
+		if len(page.Rows) != rows {
+			t.Errorf("%+v: %d rows on the page, want %d", tc.f, len(page.Rows), rows)
+		}
+	}
+
+	// A short search that matches most keys (read on SQLite by walking the
+	// page's order) pages through the same keys, in the same order, as
+	// the list without it: every key's name starts with "se", every
+	// owner's email with "us". Page by page, each sort, both ways.
+	ids := func(f store.InventoryFilter) ([]string, string) {
+		t.Helper()
+		page, err := db.KeyInventory(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range page.Rows {
+			out = append(out, r.Key.PublicID)
+		}
+		return out, page.Next
+	}
+	for _, sort := range []string{store.SortCreated, store.SortName, store.SortLastUsed} {
+		for _, asc := range []bool{false, true} {
+			for _, q := range []string{"se", "us", "S"} {
+				all := store.InventoryFilter{Sort: sort, Asc: asc}
+				found := all
+				found.Query = q
+				for range 3 {
+					want, wantNext := ids(all)
+					got, gotNext := ids(found)
+					if !equalStrings(got, want) {
+						t.Fatalf("search %q sorted %s (asc %v) after %q: %q, want %q", q, sort, asc, found.After, got, want)
+					}
+					all.After, found.After = wantNext, gotNext
+				}
+			}
+		}
+	}
+	// And a short search that matches few keeps to them.
+	if got, _ := ids(store.InventoryFilter{Query: "zz"}); got != nil {
+		t.Errorf("search zz: %q", got)
+	}
+}
+
 func mustNext(t *testing.T, db *sqlstore.DB, f store.InventoryFilter) string {
 	t.Helper()
 	page, err := db.KeyInventory(context.Background(), f)

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"KeyInventory", testKeyInventory},
 		{"InventorySearch", testInventorySearch},
 		{"InventoryCount", testInventoryCount},
+		{"InventoryShortCount", testInventoryShortCount},
 		{"NameSortsFilledAtOpen", testNameSortsFilledAtOpen},
 		{"AdminKeyActions", testAdminKeyActions},
 		{"AdminDisabledKeyStaysDisabledForOwner", testAdminDisabledKeyStaysDisabledForOwner},

@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"modernc.org/sqlite"
+
+	"keydesk/store"
+	"keydesk/store/sqlstore"
+)
+
+// compiles counts, by table, the columns read by the statements compiled on
+// the readers of one database file. SQLite asks a connection's authorizer
+// about each column a statement reads every time it compiles one: when it
+// is prepared, and when SQLite prepares it again on its own because a newly
+// bound argument could change its plan.
+type compiles struct {
+	mu    sync.Mutex
+	reads map[string]int // "table" and "table.column"
+}
+
+// take is what was counted since the last take.
+func (c *compiles) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.reads
+	c.reads = map[string]int{}
+	return r
+}
+
+// watchCompiles has every reader connection opened on path from now on
+// report to the compiles it returns. (The hook stays registered for the rest
+// of the test binary, and acts on that file alone.)
+func watchCompiles(path string) *compiles {
+	c := &compiles{reads: map[string]int{}}
+	sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
+		if !strings.Contains(dsn, path) || !strings.Contains(dsn, "query_only") {
+			return nil
+		}
+		return conn.(sqlite.AuthorizerRegisterer).RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, table, column, _, _ string) sqlite.AuthorizerReturnCode {
+			if action == sqlite.AuthRead {
+				c.mu.Lock()
+				c.reads[table]++
+				c.reads[table+"."+column]++
+				c.mu.Unlock()
+			}
+			return sqlite.AuthorizerOK
+		})
+	})
+	return c
+}
+
+// growInventory adds users owners with keys keys each, as a real inventory
+// grows: a user or a key at a time, each write its own transaction, and so
+// (before FTS5 merges them) its own segment of the search indexes.
+func growInventory(t *testing.T, db *sqlstore.DB, users, keys int) {
+	t.Helper()
+	for u := range users {
+		owner := mustCreateUser(t, db, fmt.Sprintf("Test User %02d", u), fmt.Sprintf("user%02d@example.com", u))
+		for k := range keys {
+			if _, _, err := db.CreateKey(context.Background(), owner.ID, store.NewKey{Name: fmt.Sprintf("ci-deploy %d", u*keys+k)}, store.AuditEvent{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// The search tables' FTS5 indexes stay in a few segments as the inventory
+// grows a row at a time (migration 0012): a search looks up each of its
+// trigrams in every segment, and with FTS5's default merging 200 keys made
+// one at a time left 10 segments of key names.
+func TestSearchIndexesStayInFewSegments(t *testing.T) {
+	db, _ := openTestDB(t)
+	growInventory(t, db, 20, 10)
+	write, _ := db.Pools()
+	for _, table := range []string{"search_key_names", "search_owners"} {
+		var segments int
+		if err := write.QueryRow(`SELECT count(DISTINCT segid) FROM ` + table + `_idx`).Scan(&segments); err != nil {
+			t.Fatal(err)
+		}
+		if segments > 3 {
+			t.Errorf("%s holds %d segments after 20 users and 200 keys written one at a time, want at most 3", table, segments)
+		}
+	}
+}
+
+// A search runs what it compiled before. Each repeated run compiles none of
+// the store's own statements while no argument can change their plan (the
+// page's and the count's limits are in their text, and the statements stay
+// prepared), and FTS5's lookup statement, which it runs once per trigram and
+// segment with new arguments, a few times at most: SQLite prepares a
+// statement again when an argument its plan depends on changes, and FTS5's
+// did on every lookup while ANALYZE's samples of its shadow tables were
+// kept (analyze drops them): 120 times for a search of 7 characters in 200
+// keys, and hundreds more in a few thousand (docs/BENCHMARKS.md).
+func TestSearchCompilesItsStatementsOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keydesk.db")
+	c := watchCompiles(path)
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	growInventory(t, db, 20, 10)
+	queries := []string{"user07@", "ploy 1", "User 07", "ci"}
+	search := func(q string) map[string]int {
+		t.Helper()
+		for range 2 { // the first run prepares
+			c.take()
+			page, err := db.KeyInventory(ctx, store.InventoryFilter{Query: q, Count: store.CountCap})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Rows) == 0 {
+				t.Fatalf("search %q found nothing", q)
+			}
+		}
+		return c.take()
+	}
+
+	// The tables as first analysed, empty: no samples.
+	for _, q := range queries {
+		if got := search(q); got["api_keys"]+got["users"] > 0 {
+			t.Errorf("search %q, run again, compiled statements of its own again (columns read: %v)", q, got)
+		}
+	}
+
+	// Statistics with samples, as PRAGMA optimize gathers them once the
+	// tables have grown, and the store opened again on them.
+	write, _ := db.Pools()
+	if _, err := write.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	write, _ = db.Pools()
+	var kept, search4 int
+	if err := write.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE tbl = 'api_keys'), count(*) FILTER (WHERE tbl LIKE 'search\_%' ESCAPE '\')
+		FROM sqlite_stat4`).Scan(&kept, &search4); err != nil {
+		t.Fatal(err)
+	}
+	if kept == 0 {
+		t.Fatal("ANALYZE took no samples of api_keys: the test shows nothing")
+	}
+	if search4 > 0 {
+		t.Errorf("sqlite_stat4 keeps %d samples of the search tables after the store opened", search4)
+	}
+	for _, q := range queries {
+		got := search(q)
+		lookups := got["search_key_names_idx.pgno"] + got["search_owners_idx.pgno"] // one per compile
+		trigrams := max(0, utf8.RuneCountInString(q)-2)
+		if lookups > 8*trigrams {
+			t.Errorf("search %q (%d trigrams), run again, compiled FTS5's lookup statement %d times", q, trigrams, lookups)
+		}
+	}
+}
