@@ -50,7 +50,7 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 		where:      where, args: args,
 		anyOf: db.inventorySearch(f.Query), tables: inventoryTables,
 		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
-		after: f.After, before: f.Before, limit: f.Limit,
+		after: f.After, before: f.Before, limit: f.Limit, adHoc: len(f.IDs) > 1,
 	}
 	rows, prev, next, err := pageBoth(ctx, db, ks, func(row rowScanner) (store.InventoryRow, any, int64, error) {
 		var sortValue any
