@@ -23,6 +23,13 @@ func breakableScope(name string) string {
 	}
 }
 
+// breaks reports whether a scope's name has a colon breakableScope would
+// break after; most have none, and are written as they are.
+func breaks(name string) bool {
+	i := strings.IndexByte(name, ':')
+	return i >= 0 && i < len(name)-1
+}
+
 // scopesInline is how many scopes a row lists in full; a key with more
 // shows their count, which opens the list.
 const scopesInline = 1

@@ -40,7 +40,8 @@ func TestNewExpiryInTheInventory(t *testing.T) {
 	}
 }
 
-// A scope's name may break after each colon, and is escaped.
+// A scope's name, in an inventory row, may break after each colon, and is
+// escaped.
 func TestScopeName(t *testing.T) {
 	for in, want := range map[string]string{
 		"payments:read": `<code class="scope">payments:<wbr>read</code>`,
@@ -48,13 +49,14 @@ func TestScopeName(t *testing.T) {
 		"plain":         `<code class="scope">plain</code>`,
 		"trailing:":     `<code class="scope">trailing:</code>`,
 		"x<script>:&y":  `<code class="scope">x&lt;script&gt;:<wbr>&amp;y</code>`,
+		"<b>&":          `<code class="scope">&lt;b&gt;&amp;</code>`,
 	} {
 		var b strings.Builder
-		if err := scopeName(in).Render(context.Background(), &b); err != nil {
+		if err := AdminKeyRow(InventoryRowView{ID: "key_1", Scopes: []string{in}, Expires: Expiry{Never: true}}, "").Render(context.Background(), &b); err != nil {
 			t.Fatal(err)
 		}
-		if b.String() != want {
-			t.Errorf("scopeName(%q) = %s, want %s", in, b.String(), want)
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("scope %q: row has %s, want %s", in, b.String(), want)
 		}
 	}
 }
