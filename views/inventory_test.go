@@ -60,3 +60,26 @@ func TestScopeName(t *testing.T) {
 		}
 	}
 }
+
+// A row cuts a long key name or owner email short with an ellipsis, so it
+// carries it whole as the element's title; a short one has no title.
+func TestInventoryRowTitlesWhatItCuts(t *testing.T) {
+	render := func(name, email string) string {
+		t.Helper()
+		var b strings.Builder
+		if err := AdminKeyRow(InventoryRowView{ID: "key_1", Name: name, OwnerEmail: email, Expires: Expiry{Never: true}}, "").Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	long := render("Zapier: new sign-ups to the CRM", "priya.platform@example.com")
+	for _, want := range []string{`title="Zapier: new sign-ups to the CRM">Zapier: new sign-ups to the CRM</a>`,
+		`title="priya.platform@example.com">priya.platform@example.com</span>`} {
+		if !strings.Contains(long, want) {
+			t.Errorf("a long name and email: the row lacks %s in %s", want, long)
+		}
+	}
+	if short := render("CI deploy", "ada@example.com"); strings.Contains(short, "title=\"CI deploy\"") || strings.Contains(short, "title=\"ada@") {
+		t.Errorf("a short name and email carry a title: %s", short)
+	}
+}
