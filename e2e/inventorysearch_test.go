@@ -6,6 +6,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"keydesk/store"
 )
 
 // TestInventorySelectAllAndSortByKeyboard: the header checkbox selects
@@ -88,6 +90,102 @@ func TestInventorySelectAllAndSortByKeyboard(t *testing.T) {
 		}
 		if got := ariaSort(); got != step.sort {
 			t.Errorf("aria-sort: %s, want %s", got, step.sort)
+		}
+	}
+}
+
+// TestInventoryRowsAboveTheFold: at 1280×800, with the filters and the
+// table's header above them, at least a dozen inventory rows are whole on
+// screen, however their keys differ (a long name, several scopes, one
+// expired and locked, one an admin disabled, one made before scopes); no
+// cell takes more than two short lines (the owner's name over the email,
+// the key's name over its History link); the table fits the page without
+// scrolling sideways; and at phone width the same rows fit the screen.
+func TestInventoryRowsAboveTheFold(t *testing.T) {
+	const want = 12
+	ctx := newTab(t, tabTimeout)
+	base, db := startApp(t)
+	mustCreateUser(t, db, adminAcct)
+	owner := mustCreateUser(t, db, ownerAcct)
+	seedInventory(t, db, owner)
+	other := mustCreateUser(t, db, Account{Name: "Priya Platform", Email: "priya.platform@example.com", Password: "priya-password-1"})
+	for i, name := range []string{"CI deploy (GitHub Actions)", "Grafana metrics exporter",
+		"Mobile app (iOS)", "Local development", "Billing sync (legacy)", "Support console", "Refunds worker",
+		"Payments webhook receiver", "Data warehouse loader", "Staging smoke tests", "Partner API sandbox",
+		"Zapier: new sign-ups to the CRM"} {
+		k, _ := mustCreateKey(t, db, other, name)
+		if i == 11 { // the newest, first in the list: an admin disabled it
+			if _, err := db.AdminSetKeyEnabled(t.Context(), k.PublicID, false, store.AuditEvent{Actor: "test", Action: store.ActionKeyDisabled}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	signInAs(t, ctx, base, adminAcct)
+	run(t, ctx, "open the inventory at 1280×800", chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base+"/admin/api-keys"), pageReady(), nextFrames())
+	type rowBox struct {
+		Name   string  `json:"name"`
+		Bottom float64 `json:"bottom"`
+		Height float64 `json:"height"`
+		// Lines is the most lines of text a cell takes.
+		Lines int    `json:"lines"`
+		Cell  string `json:"cell"`
+	}
+	rows, err := read(ctx, chromedp.Evaluate[[]rowBox](`[...document.querySelectorAll(".inventory-table tbody tr")].map(tr => {
+		let lines = 0, cell = "";
+		for (const td of tr.cells) {
+			// A cell's lines: the tops of its text, those more than 6px
+			// apart counted as lines of their own.
+			const tops = [];
+			const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+			for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+				if (!n.textContent.trim() || n.parentElement.closest(".visually-hidden") || !n.parentElement.checkVisibility()) continue;
+				const range = document.createRange();
+				range.selectNodeContents(n);
+				for (const r of range.getClientRects()) if (r.height > 0) tops.push(r.top);
+			}
+			tops.sort((a, b) => a - b);
+			const n = tops.filter((top, i) => i === 0 || top - tops[i - 1] > 6).length;
+			if (n > lines) { lines = n; cell = td.dataset.label; }
+		}
+		const b = tr.getBoundingClientRect();
+		return {name: tr.querySelector(".key-name__title").textContent.trim(), bottom: b.bottom, height: b.height, lines, cell};
+	})`))
+	if err != nil {
+		t.Fatalf("measure the rows: %v", err)
+	}
+	if len(rows) < want+1 {
+		t.Fatalf("%d rows, want more than %d to measure", len(rows), want)
+	}
+	whole := 0
+	for _, r := range rows {
+		if r.Bottom <= 800 {
+			whole++
+		}
+		if r.Lines > 2 {
+			t.Errorf("row %q: its %s cell takes %d lines, want two at most (the row is %.0fpx tall)", r.Name, r.Cell, r.Lines, r.Height)
+		}
+	}
+	if whole < want {
+		t.Errorf("%d rows are whole above the fold at 1280×800, want at least %d (the first ends at %.0fpx, each is about %.0fpx)",
+			whole, want, rows[0].Bottom, rows[1].Height)
+	}
+	if over, err := read(ctx, chromedp.Evaluate[float64](`(() => { const w = document.querySelector(".inventory-table").closest(".table-wrap"); return w.scrollWidth - w.clientWidth; })()`)); err != nil || over > 0 {
+		t.Errorf("at 1280 px the inventory's table is %.0fpx wider than its box and scrolls sideways (%v)", over, err)
+	}
+	t.Logf("%d rows above the fold at 1280×800; row heights %.0f, %.0f, %.0f…", whole, rows[0].Height, rows[1].Height, rows[2].Height)
+
+	run(t, ctx, "the same rows on a phone", phoneScreen(), nextFrames())
+	l, err := read(ctx, chromedp.Evaluate[phoneLayout](phoneLayoutJS))
+	if err != nil {
+		t.Fatalf("measure the layout: %v", err)
+	}
+	if l.ScrollWidth > phoneWidth {
+		t.Errorf("the inventory is %dpx wide on a %dpx screen; furthest out: %v", l.ScrollWidth, phoneWidth, l.Culprits)
+	}
+	for _, tbl := range l.Tables {
+		if !tbl.Fits || len(tbl.Unlabelled) > 0 {
+			t.Errorf("on a phone, %s fits %t, unlabelled cells %v", tbl.Name, tbl.Fits, tbl.Unlabelled)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func inventoryParams(v views.InventoryFilterView) filterParams {
 // adminKeysPage is the key inventory.
 func (s *server) adminKeysPage(c echo.Context) error {
 	f, fv := s.inventoryFilter(c)
-	f.Count = store.CountCap
+	f.Count, f.Listing = store.CountCap, true
 	page, err := s.db.KeyInventory(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -195,7 +195,7 @@ func (s *server) adminSetKeyStatus(c echo.Context) error {
 	if !isHTMX(c) {
 		return s.redirectWithFlash(c, adminReturn(c, "/admin/api-keys"), notice)
 	}
-	page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: []string{k.PublicID}})
+	page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: []string{k.PublicID}, Listing: true})
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "too many keys selected")
 	}
 	if postValue(c, "confirm") != "yes" {
-		page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: ids, Limit: maxBulk})
+		page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: ids, Limit: maxBulk, Listing: true})
 		if err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func (s *server) adminBulkDisable(c echo.Context) error {
 // every cell safe to open in a spreadsheet.
 func (s *server) adminExport(c echo.Context) error {
 	f, fv := s.inventoryFilter(c)
-	f.After, f.Before, f.Limit = "", "", 1000
+	f.After, f.Before, f.Limit, f.Listing = "", "", 1000, true
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+exportFileName(s.db.Now(), fv)+`"`)

@@ -30,7 +30,7 @@ func (s *server) scopeOptions() []views.KYCOption {
 // (422, which htmx swaps in), or in a notice back on the inventory for a
 // plain post. Only the owner's regeneration brings such a key back.
 func (s *server) refuseExpiredEnable(c echo.Context) error {
-	page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: []string{c.Param("id")}})
+	page, err := s.db.KeyInventory(c.Request().Context(), store.InventoryFilter{IDs: []string{c.Param("id")}, Listing: true})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,19 +56,21 @@ func auditRows(events []store.AuditEvent, now time.Time) []views.AuditRow {
 		}
 		emails[p.name][p.email] = true
 	}
-	for _, e := range events {
-		ae := newAuditEntry(e)
-		note(ae.actor)
-		note(ae.subject)
+	// Each event's entry is made once, for both passes.
+	entries := make([]auditEntry, len(events))
+	for i := range events {
+		entries[i].init(&events[i])
+		note(entries[i].actor)
+		note(entries[i].subject)
 	}
 	ambiguous := func(name string) bool { return len(emails[name]) > 1 }
-	rows := make([]views.AuditRow, 0, len(events))
-	for _, e := range events {
-		ae := newAuditEntry(e)
+	rows := make([]views.AuditRow, len(events))
+	for i := range entries {
+		ae, e := &entries[i], &events[i]
 		ae.ambiguous = ambiguous
-		rows = append(rows, views.AuditRow{
+		rows[i] = views.AuditRow{
 			At: views.NewTime(e.At, now), Sentence: ae.sentence(), Action: e.Action, Facts: ae.details(), IP: orDefault(e.IP, "—"),
-		})
+		}
 	}
 	return rows
 }
@@ -92,7 +95,18 @@ type auditEntry struct {
 }
 
 func newAuditEntry(e store.AuditEvent) *auditEntry {
-	a := &auditEntry{e: e, facts: e.Current, ambiguous: func(string) bool { return false }}
+	a := &auditEntry{}
+	a.init(&e)
+	return a
+}
+
+// noneAmbiguous is an entry's ambiguous until auditRows knows the page.
+func noneAmbiguous(string) bool { return false }
+
+// init fills a in from e.
+func (a *auditEntry) init(ep *store.AuditEvent) {
+	e := *ep
+	*a = auditEntry{e: e, facts: e.Current, ambiguous: noneAmbiguous}
 	if e.Facts != nil {
 		a.facts = *e.Facts
 		// A fact the event lacks (a subject it was written without) is
@@ -122,7 +136,6 @@ func newAuditEntry(e store.AuditEvent) *auditEntry {
 		a.subject.email = e.Actor
 	}
 	a.keyName, a.last4 = a.facts.KeyName, a.facts.KeyLast4
-	return a
 }
 
 // nonUserActor is how an actor that is not an account reads.
@@ -228,7 +241,8 @@ func (a *auditEntry) change(field, detailPrefix string) (store.AuditChange, bool
 
 // sentence is what happened, in words.
 func (a *auditEntry) sentence() []views.Phrase {
-	w := &words{}
+	ws := make(words, 0, 8) // most sentences have up to 8 pieces
+	w := &ws
 	w.name(a.label(a.actor))
 	e := a.e
 	switch e.Action {
@@ -263,7 +277,10 @@ func (a *auditEntry) sentence() []views.Phrase {
 			w.text(" from ").name(kycLabel(c.Before)).text(" to ").name(kycLabel(c.After))
 		}
 	case store.ActionUserDisabled, store.ActionUserEnabled:
-		verb := map[bool]string{true: " disabled", false: " enabled"}[e.Action == store.ActionUserDisabled]
+		verb := " enabled"
+		if e.Action == store.ActionUserDisabled {
+			verb = " disabled"
+		}
 		a.whose(w.text(verb)).text(" account")
 	case store.ActionRoleChanged:
 		c, ok := a.change(store.FieldRole, "role")
@@ -280,8 +297,13 @@ func (a *auditEntry) sentence() []views.Phrase {
 	case store.ActionKeyCreated:
 		a.ofOwner(a.key(w.text(" created"), a.keyName, a.last4), "for")
 	case store.ActionKeyEnabled, store.ActionKeyDisabled, store.ActionKeyDeleted:
-		verb := map[string]string{store.ActionKeyEnabled: " enabled", store.ActionKeyDisabled: " disabled",
-			store.ActionKeyDeleted: " deleted"}[e.Action]
+		verb := " enabled"
+		switch e.Action {
+		case store.ActionKeyDisabled:
+			verb = " disabled"
+		case store.ActionKeyDeleted:
+			verb = " deleted"
+		}
 		a.ofOwner(a.key(w.text(verb), a.keyName, a.last4), "of")
 	case store.ActionKeyEdited:
 		name, renamed := a.facts.Change(store.FieldName)
@@ -332,7 +354,7 @@ func (a *auditEntry) details() []views.AuditFact {
 	if strings.HasPrefix(e.Target, "key_") {
 		key := e.Target
 		if a.keyName != "" {
-			key = fmt.Sprintf("“%s” (%s), %s", a.keyName, store.MaskKey(a.last4), e.Target)
+			key = "“" + a.keyName + "” (" + store.MaskKey(a.last4) + "), " + e.Target
 		}
 		out = append(out, views.AuditFact{Label: "Key", Value: key, Link: "/admin/audit?key=" + e.Target})
 	} else {
@@ -344,7 +366,7 @@ func (a *auditEntry) details() []views.AuditFact {
 	add("Detail", e.Detail, false)
 	add("IP", e.IP, true)
 	add("Device", deviceOf(e.UserAgent), false)
-	add("Event", fmt.Sprint(e.ID), true)
+	add("Event", strconv.FormatInt(e.ID, 10), true)
 	if a.fromTodaysNames {
 		add("Note", "Written before events kept their facts: names are today's.", false)
 	}
@@ -364,7 +386,7 @@ func describePerson(p person, actor string) string {
 		parts = append(parts, actor)
 	}
 	if p.id != 0 {
-		parts = append(parts, fmt.Sprintf("(user %d)", p.id))
+		parts = append(parts, "(user "+strconv.FormatInt(p.id, 10)+")")
 	}
 	return strings.Join(parts, " ")
 }

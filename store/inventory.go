@@ -56,6 +56,10 @@ type InventoryFilter struct {
 	// Total), counted up to this many (CountCap, as a rule), or
 	// ShortCountCap for a Query shorter than MinSubstring; 0 counts none.
 	Count int
+	// Listing reads only what a list of keys shows (the inventory's rows,
+	// its export, the bulk confirmation): each key's description, last-used
+	// IP, updated time and previous secret are left empty, and not read.
+	Listing bool
 }
 
 // MinSubstring is the shortest query the inventory finds anywhere in a

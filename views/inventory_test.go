@@ -40,7 +40,8 @@ func TestNewExpiryInTheInventory(t *testing.T) {
 	}
 }
 
-// A scope's name may break after each colon, and is escaped.
+// A scope's name, in an inventory row, may break after each colon, and is
+// escaped.
 func TestScopeName(t *testing.T) {
 	for in, want := range map[string]string{
 		"payments:read": `<code class="scope">payments:<wbr>read</code>`,
@@ -48,13 +49,37 @@ func TestScopeName(t *testing.T) {
 		"plain":         `<code class="scope">plain</code>`,
 		"trailing:":     `<code class="scope">trailing:</code>`,
 		"x<script>:&y":  `<code class="scope">x&lt;script&gt;:<wbr>&amp;y</code>`,
+		"<b>&":          `<code class="scope">&lt;b&gt;&amp;</code>`,
 	} {
 		var b strings.Builder
-		if err := scopeName(in).Render(context.Background(), &b); err != nil {
+		if err := AdminKeyRow(InventoryRowView{ID: "key_1", Scopes: []string{in}, Expires: Expiry{Never: true}}, "").Render(context.Background(), &b); err != nil {
 			t.Fatal(err)
 		}
-		if b.String() != want {
-			t.Errorf("scopeName(%q) = %s, want %s", in, b.String(), want)
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("scope %q: row has %s, want %s", in, b.String(), want)
 		}
+	}
+}
+
+// A row cuts a long key name or owner email short with an ellipsis, so it
+// carries it whole as the element's title; a short one has no title.
+func TestInventoryRowTitlesWhatItCuts(t *testing.T) {
+	render := func(name, email string) string {
+		t.Helper()
+		var b strings.Builder
+		if err := AdminKeyRow(InventoryRowView{ID: "key_1", Name: name, OwnerEmail: email, Expires: Expiry{Never: true}}, "").Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	long := render("Zapier: new sign-ups to the CRM", "priya.platform@example.com")
+	for _, want := range []string{`title="Zapier: new sign-ups to the CRM">Zapier: new sign-ups to the CRM</a>`,
+		`title="priya.platform@example.com">priya.platform@example.com</span>`} {
+		if !strings.Contains(long, want) {
+			t.Errorf("a long name and email: the row lacks %s in %s", want, long)
+		}
+	}
+	if short := render("CI deploy", "ada@example.com"); strings.Contains(short, "title=\"CI deploy\"") || strings.Contains(short, "title=\"ada@") {
+		t.Errorf("a short name and email carry a title: %s", short)
 	}
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -46,32 +47,46 @@ func (db *DB) AuditLog(ctx context.Context, f store.AuditFilter) (store.AuditPag
 		where: where, args: args,
 		sort: "e.at", id: "e.id", kind: store.SortCreated,
 		after: f.After, limit: f.Limit,
-	}, scanAuditEvent)
+	}, newAuditScanner().scan)
 	if err != nil {
 		return store.AuditPage{}, fmt.Errorf("audit log: %w", err)
 	}
 	return store.AuditPage{Events: rows, Next: next}, nil
 }
 
-// scanAuditEvent reads one event of AuditLog's query, with its (at, id).
-func scanAuditEvent(row rowScanner) (store.AuditEvent, any, int64, error) {
-	var e store.AuditEvent
-	var at int64
-	var facts string
-	cur := &e.Current
-	if err := row.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.SubjectID, &e.Subject, &e.Target, &e.IP,
-		&e.UserAgent, &e.Detail, &facts, &cur.ActorName, &cur.SubjectName, &cur.KeyName, &cur.KeyLast4); err != nil {
+// auditScanner reads the events of one AuditLog query, with their (at,
+// id), into one set of destinations made for the query rather than one
+// for each row; the facts are read into a buffer kept from row to row.
+type auditScanner struct {
+	e     store.AuditEvent
+	at    int64
+	facts sql.RawBytes
+	dest  []any
+}
+
+func newAuditScanner() *auditScanner {
+	s := &auditScanner{}
+	e, cur := &s.e, &s.e.Current
+	s.dest = []any{&e.ID, &s.at, &e.ActorID, &e.Actor, &e.Action, &e.SubjectID, &e.Subject, &e.Target, &e.IP,
+		&e.UserAgent, &e.Detail, &s.facts, &cur.ActorName, &cur.SubjectName, &cur.KeyName, &cur.KeyLast4}
+	return s
+}
+
+// scan reads one event of AuditLog's query, with its (at, id).
+func (s *auditScanner) scan(row rowScanner) (store.AuditEvent, any, int64, error) {
+	if err := row.Scan(s.dest...); err != nil {
 		return store.AuditEvent{}, nil, 0, err
 	}
-	e.At = fromMillis(at)
-	cur.SubjectEmail = e.Subject
-	if facts != "" {
+	e := s.e
+	e.At = fromMillis(s.at)
+	e.Current.SubjectEmail = e.Subject
+	if len(s.facts) > 0 {
 		// Facts the store wrote; one it cannot read is shown as none
 		// rather than hiding the event.
 		var f store.AuditFacts
-		if json.Unmarshal([]byte(facts), &f) == nil {
+		if json.Unmarshal(s.facts, &f) == nil {
 			e.Facts = &f
 		}
 	}
-	return e, at, e.ID, nil
+	return e, s.at, e.ID, nil
 }

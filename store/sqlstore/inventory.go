@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"keydesk/store"
@@ -46,23 +47,22 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 	if err != nil {
 		return store.InventoryPage{}, err
 	}
+	columns := inventoryColumns
+	if f.Listing {
+		columns = inventoryListingColumns
+	}
 	ks := keyset{
-		selectFrom: `SELECT ` + inventoryColumns + `, ` + sortExpr + ` AS page_sort, k.id AS page_id FROM ` + inventoryTables,
+		selectFrom: `SELECT ` + columns + `, ` + sortExpr + ` AS page_sort, k.id AS page_id FROM ` + inventoryTables,
 		where:      where, args: args,
 		anyOf: db.inventorySearch(f.Query), tables: inventoryTables,
 		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
-		after: f.After, before: f.Before, limit: f.Limit,
+		after: f.After, before: f.Before, limit: f.Limit, adHoc: len(f.IDs) > 1,
 	}
 	broad, err := db.broaden(ctx, &ks)
 	if err != nil {
 		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
 	}
-	rows, prev, next, err := pageBoth(ctx, db, ks, func(row rowScanner) (store.InventoryRow, any, int64, error) {
-		var sortValue any
-		var id int64
-		r, err := scanInventoryRow(row, &sortValue, &id)
-		return r, sortValue, r.Key.ID, err
-	})
+	rows, prev, next, err := pageBoth(ctx, db, ks, newInventoryScanner(f.Listing).scan)
 	if err != nil {
 		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
 	}
@@ -142,6 +142,48 @@ const inventoryTables = `api_keys AS k JOIN users AS u ON u.id = k.user_id`
 
 // inventoryColumns are what scanInventoryRow reads: a key and its owner.
 var inventoryColumns = keyColumnsAs("k.") + `, u.id, u.name, u.email, u.disabled`
+
+// inventoryListingColumns are inventoryColumns less what a listing leaves
+// empty (store.InventoryFilter.Listing), as keyFields.listingDest reads
+// them: a third fewer columns to read for each row of the inventory.
+const inventoryListingColumns = `k.id, k.public_id, k.user_id, k.name, k.last4, k.enabled, k.disabled_by_admin,
+	k.created_at, coalesce(k.last_used_at, 0), coalesce(k.expires_at, 0), k.scopes, u.id, u.name, u.email, u.disabled`
+
+// inventoryScanner reads the rows of one KeyInventory query, with their
+// page_sort and page_id, into one set of destinations made for the query
+// rather than one for each row.
+type inventoryScanner struct {
+	f       keyFields
+	r       store.InventoryRow
+	sort    any
+	id      int64
+	listing bool
+	dest    []any
+}
+
+func newInventoryScanner(listing bool) *inventoryScanner {
+	s := &inventoryScanner{listing: listing}
+	if listing {
+		s.dest = s.f.listingDest()
+	} else {
+		s.dest = s.f.dest()
+	}
+	s.dest = append(s.dest, &s.r.OwnerID, &s.r.OwnerName, &s.r.OwnerEmail, &s.r.OwnerDisabled, &s.sort, &s.id)
+	return s
+}
+
+// scan reads one row: the key with its owner, its sort value and its id.
+func (s *inventoryScanner) scan(row rowScanner) (store.InventoryRow, any, int64, error) {
+	if err := noRows(row.Scan(s.dest...)); err != nil {
+		return store.InventoryRow{}, nil, 0, err
+	}
+	r := s.r
+	r.Key = s.f.key()
+	if s.listing {
+		r.Key.UpdatedAt = time.Time{} // not read
+	}
+	return r, s.sort, r.Key.ID, nil
+}
 
 // scanInventoryRow reads inventoryColumns, then any extra columns into extra.
 func scanInventoryRow(row rowScanner, extra ...any) (store.InventoryRow, error) {

@@ -34,6 +34,10 @@ type keyset struct {
 	after       string // the previous page's Next, or ""
 	before      string // the next page's Prev, or "" (after wins)
 	limit       int    // rows per page, store.InventoryPageSize when 0
+	// adHoc: the query's text varies with its arguments (an IN list of
+	// many ids), so it is run unprepared rather than fill the statement
+	// cache with texts that seldom come back.
+	adHoc bool
 }
 
 // condition is a piece of a WHERE clause and its arguments.
@@ -116,7 +120,7 @@ func pageBoth[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanne
 		args = altArgs
 	}
 
-	rs, err := db.list(ctx, query, len(ks.anyOf) > 0, args)
+	rs, err := db.list(ctx, query, &ks, args)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -199,33 +203,35 @@ func count(ctx context.Context, db *DB, ks keyset, max int) (int, error) {
 		query = "SELECT count(*) FROM (SELECT * FROM (" + alts + ") AS found" + limit + ") AS matches"
 		args = altArgs
 	}
-	row := db.queryRow // see list
-	if db.d.PlanEachTime != nil {
-		row = func(ctx context.Context, query string, args ...any) *sql.Row {
-			return db.read.QueryRowContext(ctx, db.sql(query), db.planned(db.args(args))...)
-		}
-	}
 	var n int
-	if err := row(ctx, query, args...).Scan(&n); err != nil {
+	if err := db.listRow(ctx, query, &ks, args).Scan(&n); err != nil {
 		return 0, err
 	}
 	return n, nil
 }
 
-// list runs a paged list's query (or its count) on the reader pool. On
-// an engine that plans each run for its arguments (PlanEachTime nil:
-// SQLite), through a statement prepared once (stmtCache), which SQLite
-// prepares again only when an argument its plan depends on changes. On
-// one that may settle on a generic plan (PostgreSQL), a search
-// (byArgs) is planned for its arguments every time.
-func (db *DB) list(ctx context.Context, query string, byArgs bool, args []any) (*sql.Rows, error) {
-	if db.d.PlanEachTime == nil {
-		return db.query(ctx, query, args...)
+// list runs a paged list's query on the reader pool, through a
+// statement prepared once (stmtCache) where that pays: a list is one of a
+// few texts, run on every page view, and on SQLite parsing and planning it
+// cost about a third of reading the page. SQLite (PlanEachTime nil) plans
+// each run for its arguments anyway, and prepares a cached statement again
+// only when an argument its plan depends on changes. An engine that may
+// settle on a generic plan (PostgreSQL) plans a search for its arguments
+// every time, unprepared. A query whose text varies with its arguments
+// (adHoc) is never cached: it would fill the cache.
+func (db *DB) list(ctx context.Context, query string, ks *keyset, args []any) (*sql.Rows, error) {
+	if ks.adHoc || (db.d.PlanEachTime != nil && len(ks.anyOf) > 0) {
+		return db.read.QueryContext(ctx, db.sql(query), db.planned(db.args(args))...)
 	}
-	if byArgs {
-		args = db.planned(args)
+	return db.query(ctx, query, args...)
+}
+
+// listRow is list for a query of one row (a list's count).
+func (db *DB) listRow(ctx context.Context, query string, ks *keyset, args []any) *sql.Row {
+	if ks.adHoc || (db.d.PlanEachTime != nil && len(ks.anyOf) > 0) {
+		return db.read.QueryRowContext(ctx, db.sql(query), db.planned(db.args(args))...)
 	}
-	return db.read.QueryContext(ctx, db.sql(query), db.args(args)...)
+	return db.queryRow(ctx, query, args...)
 }
 
 // whereClause is " WHERE" and the conditions ANDed, or "" for none.

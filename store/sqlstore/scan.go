@@ -51,6 +51,14 @@ func (f *keyFields) dest() []any {
 		&f.expires, &f.scopes, &k.PrevLast4, &f.prevUntil, &f.prevUsed}
 }
 
+// listingDest is dest less what a listing leaves empty
+// (store.InventoryFilter.Listing), for inventoryListingColumns.
+func (f *keyFields) listingDest() []any {
+	k := &f.k
+	return []any{&k.ID, &k.PublicID, &k.UserID, &k.Name, &k.Last4, &k.Enabled, &k.DisabledByAdmin,
+		&f.created, &f.used, &f.expires, &f.scopes}
+}
+
 func (f *keyFields) key() store.APIKey {
 	k := f.k
 	k.CreatedAt, k.UpdatedAt = fromMillis(f.created), fromMillis(f.updated)
