@@ -669,7 +669,7 @@ func AdminKeyRows(rows []InventoryRowView, returnTo string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = statusSwitch(Switch{
+			templ_7745c5c3_Err = statusSwitch(&Switch{
 				Action: keyURL + "/status", Target: "#inv-" + r.ID, ID: "admin-switch-" + r.ID,
 				Label: "Enable key " + r.Name + " of " + r.OwnerEmail, Enabled: r.Enabled, ReturnTo: returnTo,
 				Note: switchNote(r.Status), Locked: r.Expires.Expired && !r.Enabled,

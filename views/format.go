@@ -31,13 +31,6 @@ func boolString(b bool) string {
 	return "false"
 }
 
-func enabledLabel(enabled bool) string {
-	if enabled {
-		return "Enabled"
-	}
-	return "Disabled"
-}
-
 func lastUsedFrom(ip string) string {
 	if ip == "" {
 		return ""
