@@ -220,15 +220,21 @@ func count(ctx context.Context, db *DB, ks keyset, max int) (int, error) {
 // every time, unprepared. A query whose text varies with its arguments
 // (adHoc) is never cached: it would fill the cache.
 func (db *DB) list(ctx context.Context, query string, ks *keyset, args []any) (*sql.Rows, error) {
-	if ks.adHoc || (db.d.PlanEachTime != nil && len(ks.anyOf) > 0) {
+	if !db.prepares(ks) {
 		return db.read.QueryContext(ctx, db.sql(query), db.planned(db.args(args))...)
 	}
 	return db.query(ctx, query, args...)
 }
 
+// prepares says whether list runs ks's queries through the statement
+// cache.
+func (db *DB) prepares(ks *keyset) bool {
+	return !ks.adHoc && (db.d.PlanEachTime == nil || len(ks.anyOf) == 0)
+}
+
 // listRow is list for a query of one row (a list's count).
 func (db *DB) listRow(ctx context.Context, query string, ks *keyset, args []any) *sql.Row {
-	if ks.adHoc || (db.d.PlanEachTime != nil && len(ks.anyOf) > 0) {
+	if !db.prepares(ks) {
 		return db.read.QueryRowContext(ctx, db.sql(query), db.planned(db.args(args))...)
 	}
 	return db.queryRow(ctx, query, args...)
