@@ -9,10 +9,10 @@ import (
 
 // escaped is a string written as HTML text, escaped, exactly as a `{ s }`
 // text expression writes it but without the copy templ makes of each one
-// (it formats every text expression through fmt.Sprint). The inventory's
-// and the audit log's rows write it, `@escaped(s)`, for their hundreds of
-// values a page: those copies were about a fifth of the audit page's
-// allocations.
+// (it formats every text expression through fmt.Sprint). The rows of the
+// owner's key table, the inventory and the audit log write it,
+// `@escaped(s)`, for their hundreds of values a page: those copies were
+// about a fifth of the audit page's allocations.
 type escaped string
 
 func (s escaped) Render(_ context.Context, w io.Writer) error {
