@@ -576,7 +576,7 @@ func TestConcurrentKeyAndNameChanges(t *testing.T) {
 		t.Error("the log mentions a locked database")
 	}
 	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "panic") {
+		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "panic:") {
 			t.Errorf("log: %s", line)
 		}
 	}
