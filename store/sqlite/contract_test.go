@@ -161,6 +161,10 @@ func BenchmarkKeyInventory(b *testing.B) {
 			{"first", store.InventoryFilter{}},
 			{"deep", deep},
 			{"search", store.InventoryFilter{Query: "user00042@"}},
+			// As the admin page asks: a listing's columns, counted.
+			{"search_page", store.InventoryFilter{Query: "user00042@", Count: store.CountCap, Listing: true}},
+			{"search_page_mid", store.InventoryFilter{Query: "ser00042@exa", Count: store.CountCap, Listing: true}},
+			{"search_page_name", store.InventoryFilter{Query: "User 00042", Count: store.CountCap, Listing: true}},
 			{"disabled_by_name", store.InventoryFilter{Status: store.StatusDisabled, Sort: store.SortName, Asc: true}},
 			{"never_used", store.InventoryFilter{Risk: store.RiskNeverUsed}},
 		} {
