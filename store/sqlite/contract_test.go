@@ -139,11 +139,20 @@ func BenchmarkKeyInventory(b *testing.B) {
 		name        string
 		users, keys int
 	}{{"1k", 100, 1_000}, {"100k", 10_000, 100_000}} {
-		db, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlstore.WithClock(func() time.Time { return now }))
+		path := filepath.Join(b.TempDir(), "bench.db")
+		db, err := Open(context.Background(), path, sqlstore.WithClock(func() time.Time { return now }))
 		if err != nil {
 			b.Fatal(err)
 		}
 		storetest.SeedInventory(b, db, size.users, size.keys, now)
+		// Opened again, as the server opens the seeded file: the seed's
+		// ANALYZE took samples of the search tables' FTS5 shadow tables,
+		// which Open drops (see analyze); kept, they have FTS5 prepare its
+		// lookup statement again for every trigram in every segment.
+		db.Close()
+		if db, err = Open(context.Background(), path, sqlstore.WithClock(func() time.Time { return now })); err != nil {
+			b.Fatal(err)
+		}
 		ctx := context.Background()
 		// A cursor 90% of the way down, as a deep page.
 		deep := store.InventoryFilter{}
@@ -161,6 +170,10 @@ func BenchmarkKeyInventory(b *testing.B) {
 			{"first", store.InventoryFilter{}},
 			{"deep", deep},
 			{"search", store.InventoryFilter{Query: "user00042@"}},
+			// As the admin page asks: a listing's columns, counted.
+			{"search_page", store.InventoryFilter{Query: "user00042@", Count: store.CountCap, Listing: true}},
+			{"search_page_mid", store.InventoryFilter{Query: "ser00042@exa", Count: store.CountCap, Listing: true}},
+			{"search_page_name", store.InventoryFilter{Query: "User 00042", Count: store.CountCap, Listing: true}},
 			{"disabled_by_name", store.InventoryFilter{Status: store.StatusDisabled, Sort: store.SortName, Asc: true}},
 			{"never_used", store.InventoryFilter{Risk: store.RiskNeverUsed}},
 		} {
