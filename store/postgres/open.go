@@ -59,7 +59,17 @@ func Open(ctx context.Context, url string, cfg PoolConfig, opts ...sqlstore.Opti
 			_, err := pool.ExecContext(ctx, `SELECT nextval('key_epoch')`)
 			return err
 		})
-	opts = append([]sqlstore.Option{sqlstore.WithEpoch(epoch)}, opts...)
+	// One read answers for both counts, as one sum: each only grows.
+	pages := sqlstore.NewPollEpoch(
+		func(ctx context.Context) (n uint64, err error) {
+			err = pool.QueryRowContext(ctx, `SELECT k.last_value + p.last_value FROM key_epoch k, page_epoch p`).Scan(&n)
+			return n, err
+		},
+		func(ctx context.Context) error {
+			_, err := pool.ExecContext(ctx, `SELECT nextval('page_epoch')`)
+			return err
+		})
+	opts = append([]sqlstore.Option{sqlstore.WithEpoch(epoch), sqlstore.WithPageEpoch(pages)}, opts...)
 	db, err := sqlstore.New(pool, pool, Dialect(), opts...)
 	if err != nil {
 		pool.Close()

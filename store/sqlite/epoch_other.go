@@ -5,5 +5,5 @@ package sqlite
 import "keydesk/store/sqlstore"
 
 // openEpoch has no shared memory to map here: the store keeps no cache of
-// keys, and every FindKey reads the database.
-func openEpoch(string) (sqlstore.Epoch, error) { return nil, nil }
+// keys, every FindKey reads the database, and every page is rendered anew.
+func openEpoch(string) (keys, pages sqlstore.Epoch, err error) { return nil, nil, nil }

@@ -103,19 +103,20 @@ func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore
 		closeBoth()
 		return nil, err
 	}
-	epoch, err := openEpoch(path)
+	epoch, pages, err := openEpoch(path)
 	if err != nil {
 		closeBoth()
 		return nil, err
 	}
 	if epoch != nil {
-		opts = append([]sqlstore.Option{sqlstore.WithEpoch(epoch)}, opts...)
+		opts = append([]sqlstore.Option{sqlstore.WithEpoch(epoch), sqlstore.WithPageEpoch(pages)}, opts...)
 	}
 	db, err := sqlstore.New(write, read, d, opts...)
 	if err != nil {
 		closeBoth()
 		if epoch != nil {
 			epoch.Close()
+			pages.Close()
 		}
 		return nil, err
 	}

@@ -194,6 +194,7 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 			return err
 		}
 		n, err = res.RowsAffected()
+		tx.shown = n > 0
 		return err
 	})
 	if err != nil {

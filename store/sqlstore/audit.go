@@ -31,6 +31,7 @@ func (db *DB) audit(ctx context.Context, tx *txn, e store.AuditEvent) error {
 	if e.Action == "" {
 		return nil
 	}
+	tx.shown = true
 	facts, err := completeFacts(ctx, tx, e)
 	if err != nil {
 		return err

@@ -113,6 +113,7 @@ type DB struct {
 
 	epoch Epoch     // nil: no cache
 	keys  *keyCache // FindKey's answers, while epoch stands
+	pages Epoch     // every change pages show (see Changes); nil: none counted
 }
 
 // Option changes how New builds a DB.
@@ -150,6 +151,9 @@ func (db *DB) Close() error {
 	}
 	if db.epoch != nil {
 		db.epoch.Close()
+	}
+	if db.pages != nil {
+		db.pages.Close()
 	}
 	if db.read == db.write {
 		return db.write.Close()
@@ -262,8 +266,9 @@ func (db *DB) planned(args []any) []any {
 
 // txn is a write transaction whose statements are written with "?".
 type txn struct {
-	tx *sql.Tx
-	db *DB
+	tx    *sql.Tx
+	db    *DB
+	shown bool // it wrote something a page shows (see quietTx)
 }
 
 // QueryRow runs a statement that returns at most one row.
@@ -290,12 +295,12 @@ func (t *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // it begins and after it ends, so that no instance's cache answers from
 // rows it may have changed. Writes that cannot change what FindKey
 // answers (sessions, sign-in attempts, Last Used, recent use) use
-// quietTx instead and leave every cache as it is.
+// quietTx instead and leave FindKey's cache as it is.
 func (db *DB) tx(ctx context.Context, fn func(*txn) error) error {
 	if err := db.bump(ctx); err != nil {
 		return err
 	}
-	err := db.quietTx(ctx, fn)
+	err := db.retry(ctx, true, fn)
 	// The second bump is counted whether or not the transaction
 	// committed (a failed one changed nothing, and an extra count only
 	// costs a cache refill). If it cannot be counted, the commit stands
@@ -304,11 +309,19 @@ func (db *DB) tx(ctx context.Context, fn func(*txn) error) error {
 	return err
 }
 
-// quietTx is tx for writes that no cache holds.
+// quietTx is tx for writes that FindKey's cache does not hold. One that
+// writes what a page shows (an audit event, Last Used) marks its txn shown,
+// and is counted among the changes pages are cached under once it commits.
 func (db *DB) quietTx(ctx context.Context, fn func(*txn) error) error {
+	return db.retry(ctx, false, fn)
+}
+
+// retry runs fn in a transaction, again while the engine says ErrRetry;
+// counted says the epoch counts it already.
+func (db *DB) retry(ctx context.Context, counted bool, fn func(*txn) error) error {
 	var err error
 	for attempt := range txAttempts {
-		if err = db.txOnce(ctx, fn); !errors.Is(err, ErrRetry) {
+		if err = db.txOnce(ctx, counted, fn); !errors.Is(err, ErrRetry) {
 			return err
 		}
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 5)))
@@ -321,17 +334,21 @@ func (db *DB) quietTx(ctx context.Context, fn func(*txn) error) error {
 	return err
 }
 
-func (db *DB) txOnce(ctx context.Context, fn func(*txn) error) error {
+func (db *DB) txOnce(ctx context.Context, counted bool, fn func(*txn) error) error {
 	tx, err := db.write.BeginTx(ctx, db.d.TxOptions)
 	if err != nil {
 		return db.txError(ctx, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(&txn{tx: tx, db: db}); err != nil {
+	t := &txn{tx: tx, db: db}
+	if err := fn(t); err != nil {
 		return db.txError(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return db.txError(ctx, err)
+	}
+	if t.shown && !counted {
+		db.countShown(ctx)
 	}
 	return nil
 }

@@ -124,6 +124,7 @@ func (db *DB) fillNameSorts(ctx context.Context) error {
 		}
 		// The name is in the WHERE: a rename since the read wrote its own key.
 		err = db.quietTx(ctx, func(tx *txn) error {
+			tx.shown = true // the inventory's order by name
 			_, err := tx.Exec(ctx, `UPDATE api_keys SET name_sort = v.column3 FROM (VALUES `+values[:len(values)-2]+`) AS v
 				WHERE api_keys.id = v.column1 AND api_keys.name = v.column2 AND api_keys.name_sort IS NULL`, args...)
 			return err

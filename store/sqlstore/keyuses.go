@@ -24,6 +24,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 	}
 	ids := slices.Sorted(maps.Keys(b.Uses))
 	err := db.quietTx(ctx, func(tx *txn) error {
+		tx.shown = true // recent uses, and the previous secrets' Last Used
 		live, err := liveKeys(ctx, tx, ids)
 		if err != nil {
 			return err

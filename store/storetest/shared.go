@@ -24,6 +24,7 @@ func RunShared(t *testing.T, open PairOpener) {
 	}{
 		{"NextFindKeySeesEveryChange", testNextFindKeySeesEveryChange},
 		{"NoFindKeyAfterADisableSucceeds", testNoFindKeyAfterADisableSucceeds},
+		{"ChangesMoveWithWhatPagesShow", testChangesMoveWithWhatPagesShow},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
@@ -187,5 +188,100 @@ func testNoFindKeyAfterADisableSucceeds(t *testing.T, open PairOpener) {
 	wg.Wait()
 	if n := late.Load(); n > 0 {
 		t.Errorf("%d of %d verifications that began after their key's disable was answered found it working", n, checked.Load())
+	}
+}
+
+// Every write that a page shows, made through a, moves b's Changes, the
+// count b's rendered pages are reused under: the quiet writes that
+// FindKey's cache leaves out (Last Used, recent uses, an audit event on its
+// own or with a session) as well as the changes to keys and accounts.
+// Reads, and writes no cached page shows, leave it where it was.
+func testChangesMoveWithWhatPagesShow(t *testing.T, open PairOpener) {
+	a, b := open(t)
+	ctx := context.Background()
+	count := func() uint64 {
+		t.Helper()
+		n, err := b.Changes(ctx)
+		if err != nil {
+			t.Fatalf("Changes: %v", err)
+		}
+		return n
+	}
+	uma := mustCreateUser(t, a, "Uma", "uma@example.com")
+	k, _, err := a.CreateKey(ctx, uma.ID, store.NewKey{Name: "deploys"}, store.AuditEvent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := a.Now()
+	event := store.AuditEvent{Actor: uma.PublicID, Action: store.ActionLogin}
+	moves := []struct {
+		what   string
+		change func() error
+	}{
+		{"rename the key", func() error {
+			name := "renamed"
+			_, err := a.UpdateKey(ctx, uma.ID, k.PublicID, store.KeyUpdate{Name: &name}, store.AuditEvent{})
+			return err
+		}},
+		{"disable its owner", func() error { return a.SetUserDisabled(ctx, uma.ID, true, store.AuditEvent{}) }},
+		{"enable its owner", func() error { return a.SetUserDisabled(ctx, uma.ID, false, store.AuditEvent{}) }},
+		{"its first Last Used", func() error {
+			wrote, err := a.TouchKey(ctx, k.ID, "192.0.2.1", now, now.Add(-time.Minute))
+			if err == nil && !wrote {
+				t.Error("TouchKey wrote nothing on a key never used")
+			}
+			return err
+		}},
+		{"a batch of recent uses", func() error {
+			batch := store.NewUseBatch(10)
+			batch.Add(store.KeyUse{KeyID: k.ID, At: now, ClientIP: "192.0.2.1", Route: "GET /api/v1/me", Result: store.UseOK})
+			return a.RecordKeyUses(ctx, batch)
+		}},
+		{"an audit event of its own", func() error { return a.RecordAudit(ctx, event) }},
+		{"a sign-in, with its event", func() error {
+			return a.CreateSession(ctx, &store.Session{IDHash: "page-count", UserID: uma.ID, ExpiresAt: now.Add(time.Hour)}, event)
+		}},
+		{"delete the key", func() error { return a.DeleteKey(ctx, uma.ID, k.PublicID, store.AuditEvent{}) }},
+	}
+	before := count()
+	for _, m := range moves {
+		if err := m.change(); err != nil {
+			t.Fatalf("%s: %v", m.what, err)
+		}
+		if after := count(); after == before {
+			t.Errorf("after %s, the other instance's Changes stayed at %d", m.what, before)
+		} else {
+			before = after
+		}
+	}
+
+	stays := []struct {
+		what   string
+		change func() error
+	}{
+		{"read the keys", func() error { _, err := a.KeysForUser(ctx, uma.ID); return err }},
+		{"read the log", func() error { _, err := a.AuditLog(ctx, store.AuditFilter{}); return err }},
+		{"a Last Used within its window", func() error {
+			k2, _, err := a.CreateKey(ctx, uma.ID, store.NewKey{Name: "second"}, store.AuditEvent{})
+			if err != nil {
+				return err
+			}
+			if _, err := a.TouchKey(ctx, k2.ID, "192.0.2.1", now, now.Add(-time.Minute)); err != nil {
+				return err
+			}
+			before = count()
+			_, err = a.TouchKey(ctx, k2.ID, "192.0.2.2", now, now.Add(-time.Minute))
+			return err
+		}},
+		{"a session's activity", func() error { return a.TouchSession(ctx, "page-count", "192.0.2.3", "curl") }},
+	}
+	for _, s := range stays {
+		if err := s.change(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		if after := count(); after != before {
+			t.Errorf("after %s, Changes moved from %d to %d", s.what, before, after)
+			before = after
+		}
 	}
 }
