@@ -156,6 +156,7 @@ func (s *server) adminKeysPage(c echo.Context) error {
 	v.SortCreated = sortHeader(params, fv, store.SortCreated)
 	now := s.db.Now()
 	for _, r := range page.Rows {
+		reuseKeyTimes(c, now, &r.Key)
 		v.Rows = append(v.Rows, inventoryRowView(r, now))
 	}
 	return render(c, http.StatusOK, views.AdminKeysPage(v))

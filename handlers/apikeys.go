@@ -289,6 +289,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 	section.Expiring = expiringKeys(keys, now)
 	section.APIBase = s.baseURL(c)
 	for _, k := range keys {
+		reuseKeyTimes(c, now, k)
 		row := views.KeyRow{
 			ID: k.PublicID, Name: k.Name, Description: k.Description, Masked: k.Masked(), Enabled: k.Enabled,
 			DisabledByAdmin: k.DisabledByAdmin, OwnerDisabled: currentUser(c).Disabled,

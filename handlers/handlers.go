@@ -78,6 +78,7 @@ type server struct {
 	devices  *deviceCookies
 	hashGate *addressGate
 	uses     *UseRecorder
+	pages    *pageCache
 	cfg      Config
 
 	// keyTouches holds, per API key id, when this process last wrote or
@@ -109,6 +110,7 @@ func New(cfg Config) (http.Handler, error) {
 		devices:  newDeviceCookies(cfg.SessionKeys, cfg.SecureCookies),
 		hashGate: newAddressGate(hashesPerIP),
 		uses:     cfg.Uses,
+		pages:    newPageCache(),
 		cfg:      cfg,
 	}
 	e := echo.New()

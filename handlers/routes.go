@@ -61,7 +61,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/settings/sessions/:handle/sign-out", s.signOutSessionConfirm, user)
 	e.POST("/settings/sessions/:handle/sign-out", s.signOutSession, user)
 
-	e.GET("/settings/api-keys", s.keysPage, user)
+	e.GET("/settings/api-keys", s.reusable(s.keysPage), user)
 	e.POST("/settings/api-keys", s.createKey, user)
 	e.GET("/settings/api-keys/new", s.newKeyForm, user)
 	e.GET("/settings/api-keys/:id", s.keyPage, user)
@@ -75,7 +75,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/settings/api-keys/:id/end-overlap", s.endOverlap, user)
 
 	e.GET("/admin", s.redirectToInventory, admin...)
-	e.GET("/admin/api-keys", s.adminKeysPage, admin...)
+	e.GET("/admin/api-keys", s.reusable(s.adminKeysPage), admin...)
 	e.GET("/admin/api-keys/export", s.adminExport, admin...)
 	e.GET("/admin/api-keys/:id", s.adminKeyPage, admin...)
 	// The key page's :id would claim GET of the POST-only path beside it,
@@ -87,7 +87,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/admin/users/:id/kyc", s.adminSetKYC, admin...)
 	e.POST("/admin/users/:id/disabled", s.adminSetDisabled, admin...)
 	e.POST("/admin/users/:id/role", s.adminSetRole, admin...)
-	e.GET("/admin/audit", s.auditPage, admin...)
+	e.GET("/admin/audit", s.reusable(s.auditPage), admin...)
 
 	// The JSON API: API keys only, never session cookies.
 	e.GET("/api/v1/me", s.apiMe, s.requireAPIKey)

@@ -14,6 +14,9 @@ type Store interface {
 	// Now is the store's clock, in UTC, to the millisecond it keeps.
 	Now() time.Time
 	Ping(ctx context.Context) error
+	// Changes is the count of every change a page may show, which the
+	// page cache keeps copies under; an error: keep none.
+	Changes(ctx context.Context) (uint64, error)
 
 	// Accounts.
 	CreateUser(ctx context.Context, nu store.NewUser, ev store.AuditEvent) (*store.User, error)
