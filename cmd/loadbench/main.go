@@ -317,17 +317,23 @@ func smallScenarios(ctx context.Context, base string, ds *dataset) ([]scenario, 
 			check: contains(`"invalid_token"`)},
 		{name: rowVerifyValid, want: http.StatusOK, request: verify(valid), check: contains(`"valid":true`)},
 		{name: rowVerifyUnknown, want: http.StatusOK, request: verify(unknown), check: contains(`"code":"NOT_FOUND"`)},
-		{name: rowKeyPage, want: http.StatusOK,
+	}
+	fiftyKeys := func(body string) error {
+		if n := strings.Count(body, store.KeyPrefix+"…"); n != store.MaxKeysPerUser {
+			return fmt.Errorf("the page shows %d masked keys, want %d", n, store.MaxKeysPerUser)
+		}
+		return nil
+	}
+	scs = append(scs,
+		scenario{name: rowKeyPage, want: http.StatusOK, check: fiftyKeys,
 			request: func(int, int) *http.Request {
 				return get(ctx, base+"/settings/api-keys", "Cookie", userCookie, "Accept-Encoding", "gzip")
-			},
-			check: func(body string) error {
-				if n := strings.Count(body, store.KeyPrefix+"…"); n != store.MaxKeysPerUser {
-					return fmt.Errorf("the page shows %d masked keys, want %d", n, store.MaxKeysPerUser)
-				}
-				return nil
 			}},
-	}
+		scenario{name: rowKeyPageFresh, want: http.StatusOK, check: fiftyKeys,
+			request: func(int, int) *http.Request {
+				return get(ctx, base+"/settings/api-keys", "Cookie", userCookie, "Accept-Encoding", "gzip", "Cache-Control", "no-cache")
+			}},
+	)
 	inv, err := inventoryScenarios(ctx, base, ds, sizeLabel(ds.keys))
 	if err != nil {
 		return nil, err
@@ -341,18 +347,30 @@ func inventoryScenarios(ctx context.Context, base string, ds *dataset, size stri
 	if err != nil {
 		return nil, err
 	}
-	page := func(path string) func(int, int) *http.Request {
+	// again is a repeat view, which the page cache answers while nothing
+	// changes; fresh, a first view, rendered anew (as the searches are:
+	// each is the one an admin just typed).
+	again := func(path string) func(int, int) *http.Request {
 		return func(int, int) *http.Request {
 			return get(ctx, base+path, "Cookie", adminCookie, "Accept-Encoding", "gzip")
 		}
 	}
+	page := func(path string) func(int, int) *http.Request {
+		return func(int, int) *http.Request {
+			return get(ctx, base+path, "Cookie", adminCookie, "Accept-Encoding", "gzip", "Cache-Control", "no-cache")
+		}
+	}
 	return []scenario{
-		{name: fmt.Sprintf(rowAdminFirst, size), want: http.StatusOK, request: page("/admin/api-keys"),
+		{name: fmt.Sprintf(rowAdminFirst, size), want: http.StatusOK, request: again("/admin/api-keys"),
+			check: rowsShown(store.InventoryPageSize)},
+		{name: fmt.Sprintf(rowAdminFirstFresh, size), want: http.StatusOK, request: page("/admin/api-keys"),
 			check: rowsShown(store.InventoryPageSize)},
 		// user00042 owns one key in ten: ten keys in either inventory.
 		{name: fmt.Sprintf(rowAdminSearch, size), want: http.StatusOK, request: page("/admin/api-keys?q=user00042@"),
 			check: rowsShown(ds.keys / ds.users)},
-		{name: fmt.Sprintf(rowAudit, size), want: http.StatusOK, request: page("/admin/audit"),
+		{name: fmt.Sprintf(rowAudit, size), want: http.StatusOK, request: again("/admin/audit"),
+			check: contains("Audit log")},
+		{name: fmt.Sprintf(rowAuditFresh, size), want: http.StatusOK, request: page("/admin/audit"),
 			check: contains("Audit log")},
 		// "ci-deploy 990" (and in 100k "ci-deploy 9900", "ci-deploy 99000"
 		// to "99090"): a few keys either way.

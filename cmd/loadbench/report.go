@@ -29,6 +29,12 @@ const (
 	rowAdminFirst    = "`GET /admin/api-keys`, %s keys"
 	rowAdminSearch   = "`GET /admin/api-keys?q=user00042@`, %s keys"
 	rowAudit         = "`GET /admin/audit`, %s keys"
+	// The same pages rendered anew, as a first view is (the request says
+	// Cache-Control: no-cache, as a browser's hard reload does): the rows
+	// above are repeat views, which the page cache answers.
+	rowKeyPageFresh    = rowKeyPage + ", first view"
+	rowAdminFirstFresh = rowAdminFirst + ", first view"
+	rowAuditFresh      = rowAudit + ", first view"
 	// The inventory's search, each with its count: inside a key name,
 	// inside an email, an owner's name, and a query too short for a
 	// trigram (from the start of names and emails).
@@ -169,12 +175,18 @@ func (r *report) markdown() string {
 			row(fmt.Sprintf("%s p99 ≤ %.1f× the floor's", t.label, targetMeP99), st.name,
 				fmt.Sprintf("%.2f× (%s vs %s)", p99, ms(x.p99), ms(floor.p99)), p99 <= targetMeP99)
 		}
+		small, large := sizeLabel(r.cfg.small), sizeLabel(r.cfg.large)
 		for _, t := range []struct{ label, row string }{
-			{"API Auth Key page, 50 keys", rowKeyPage},
-			{"admin inventory, " + sizeLabel(r.cfg.small), fmt.Sprintf(rowAdminFirst, sizeLabel(r.cfg.small))},
-			{"admin inventory, " + sizeLabel(r.cfg.large), fmt.Sprintf(rowAdminFirst, sizeLabel(r.cfg.large))},
-			{"audit log, " + sizeLabel(r.cfg.small), fmt.Sprintf(rowAudit, sizeLabel(r.cfg.small))},
-			{"audit log, " + sizeLabel(r.cfg.large), fmt.Sprintf(rowAudit, sizeLabel(r.cfg.large))},
+			{"API Auth Key page, 50 keys, repeat view", rowKeyPage},
+			{"admin inventory, " + small + ", repeat view", fmt.Sprintf(rowAdminFirst, small)},
+			{"admin inventory, " + large + ", repeat view", fmt.Sprintf(rowAdminFirst, large)},
+			{"audit log, " + small + ", repeat view", fmt.Sprintf(rowAudit, small)},
+			{"audit log, " + large + ", repeat view", fmt.Sprintf(rowAudit, large)},
+			{"API Auth Key page, 50 keys, first view", rowKeyPageFresh},
+			{"admin inventory, " + small + ", first view", fmt.Sprintf(rowAdminFirstFresh, small)},
+			{"admin inventory, " + large + ", first view", fmt.Sprintf(rowAdminFirstFresh, large)},
+			{"audit log, " + small + ", first view", fmt.Sprintf(rowAuditFresh, small)},
+			{"audit log, " + large + ", first view", fmt.Sprintf(rowAuditFresh, large)},
 		} {
 			if x, ok := r.find(st.name, t.row); ok {
 				ratio := x.rps() / floor.rps()
@@ -194,14 +206,16 @@ func (r *report) markdown() string {
 			}
 		}
 	}
+	// At scale, the pages as rendered anew: a repeat view costs the same
+	// at any size.
 	for _, t := range []struct{ label, row string }{
-		{"admin inventory, first page", rowAdminFirst},
+		{"admin inventory, first page", rowAdminFirstFresh},
 		{"admin inventory, search", rowAdminSearch},
 		{"inventory search, inside a key name", rowSearchKeyName},
 		{"inventory search, inside an email", rowSearchEmail},
 		{"inventory search, an owner's name", rowSearchOwner},
 		{"inventory search, two letters", rowSearchShort},
-		{"audit log, first page", rowAudit},
+		{"audit log, first page", rowAuditFresh},
 	} {
 		for _, st := range r.stores {
 			k1, ok1 := r.find(st.name, fmt.Sprintf(t.row, sizeLabel(r.cfg.small)))
