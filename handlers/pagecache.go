@@ -192,18 +192,6 @@ func (s *server) reusable(page echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// flashPending reports whether the session holds a notice to show once:
-// the page that shows it is not reused, nor reused in its place. (Flashes
-// are gorilla/sessions' "_flash" value.)
-func (s *server) flashPending(c echo.Context) bool {
-	session, err := s.sessions.Get(c.Request(), s.sessions.cookieName())
-	if err != nil {
-		return true // let the page say what is wrong
-	}
-	flashes, _ := session.Values["_flash"].([]any)
-	return len(flashes) > 0
-}
-
 // sendPage sends a page's gzipped bytes as they are to a client that
 // takes gzip, and to one that does not, plain (unpacked from gz when nil).
 func sendPage(w http.ResponseWriter, req *http.Request, gz, plain []byte) error {

@@ -281,34 +281,3 @@ func (s *server) revokeOtherSessions(c echo.Context) error {
 	v.Notice = notice
 	return render(c, http.StatusOK, views.SessionsSection(v, false))
 }
-
-// redirectWithFlash ends a plain form post: the notice is kept in the
-// session and shown once by the page the browser is sent to.
-func (s *server) redirectWithFlash(c echo.Context, to, notice string) error {
-	session, err := s.sessions.Get(c.Request(), s.sessions.cookieName())
-	if err != nil {
-		return err
-	}
-	session.AddFlash(notice)
-	if err := session.Save(c.Request(), c.Response()); err != nil {
-		return err
-	}
-	return seeOther(c, to)
-}
-
-// popFlash takes the session's pending notice, if any.
-func (s *server) popFlash(c echo.Context) (string, error) {
-	session, err := s.sessions.Get(c.Request(), s.sessions.cookieName())
-	if err != nil {
-		return "", err
-	}
-	flashes := session.Flashes()
-	if len(flashes) == 0 {
-		return "", nil
-	}
-	if err := session.Save(c.Request(), c.Response()); err != nil {
-		return "", err
-	}
-	msg, _ := flashes[len(flashes)-1].(string)
-	return msg, nil
-}
