@@ -168,9 +168,12 @@ func (s *server) reusable(page echo.HandlerFunc) echo.HandlerFunc {
 		res := c.Response()
 		rec := &pageRecorder{ResponseWriter: res.Writer, code: http.StatusOK}
 		res.Writer = rec
-		err = page(c)
-		res.Writer = rec.ResponseWriter
-		c.Set(ctxReuse, nil)
+		err = func() error {
+			// Restored however the page ends, a panic included: the error
+			// page goes to the client, not into the recorder.
+			defer func() { res.Writer = rec.ResponseWriter; c.Set(ctxReuse, nil) }()
+			return page(c)
+		}()
 		if err != nil || !rec.wrote {
 			return err
 		}
