@@ -24,8 +24,9 @@ import (
 //     kept under the count taken before its reads began;
 //   - the clock: a key expires, enters its last week, ends its overlap
 //     (the page says when: reuseUntil), and relative times ("3 minutes
-//     ago") move on. No copy outlives pageMaxAge, so those are at most
-//     that far behind.
+//     ago") move on, as does a key's Last Used after its first use, which
+//     the count leaves out. No copy outlives pageMaxAge, so those are at
+//     most that far behind.
 //
 // Only a signed-in GET of a whole page is reused, never a fragment, never
 // a page with a notice to show once (a flash), never one that set a

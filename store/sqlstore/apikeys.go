@@ -187,14 +187,25 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, 
 func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
 	var n int64
 	err := db.quietTx(ctx, func(tx *txn) error {
+		// A key's first use is among the changes pages show (see
+		// Changes): a page must not say Never of a key that has worked.
+		// A later one is not counted, or steady calls would retire every
+		// page's copy many times a second; Last Used is 30 s coarse anyway.
 		res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
-			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
-			millis(now), ip, keyID, millis(staleBefore))
+			WHERE id = ? AND last_used_at IS NULL`, millis(now), ip, keyID)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n > 0 {
+			tx.shown = n > 0
+			return err
+		}
+		res, err = tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
+			WHERE id = ? AND last_used_at < ?`, millis(now), ip, keyID, millis(staleBefore))
 		if err != nil {
 			return err
 		}
 		n, err = res.RowsAffected()
-		tx.shown = n > 0
 		return err
 	})
 	if err != nil {

@@ -26,12 +26,14 @@ var ErrNoChangeCount = errors.New("the store keeps no change count")
 
 // Changes is the count of the changes a page may show: every write to a
 // key or an account (the epoch's), and the quiet writes that FindKey's
-// cache leaves out but pages show (an audit event, a key's Last Used, its
-// recent uses). A page rendered from reads that began after Changes
-// answered n stays true while Changes answers n, through whichever
-// instance the next change is made: the count moves after every such
-// commit. Sessions and sign-in attempts are not counted; no page reused
-// under the count may show them.
+// cache leaves out but pages show: an audit event, a key's first use (its
+// Last Used, from never), a previous secret's use during its overlap. A
+// page rendered from reads that began after Changes answered n stays true
+// while Changes answers n, through whichever instance the next change is
+// made, but for a later Last Used (written at most every 30 s, and so
+// that coarse already): a page reused under the count must bound its age.
+// Sessions, sign-in attempts and the recent uses are not counted; no page
+// reused under the count may show them.
 func (db *DB) Changes(ctx context.Context) (uint64, error) {
 	if db.pages == nil {
 		return 0, ErrNoChangeCount

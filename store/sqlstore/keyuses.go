@@ -24,7 +24,10 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 	}
 	ids := slices.Sorted(maps.Keys(b.Uses))
 	err := db.quietTx(ctx, func(tx *txn) error {
-		tx.shown = true // recent uses, and the previous secrets' Last Used
+		// A previous secret's use shows on the key's row during its
+		// overlap; the recent uses show only on the key's own page, which
+		// is rendered anew every time.
+		tx.shown = len(b.PreviousUsed) > 0
 		live, err := liveKeys(ctx, tx, ids)
 		if err != nil {
 			return err

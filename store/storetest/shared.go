@@ -193,9 +193,10 @@ func testNoFindKeyAfterADisableSucceeds(t *testing.T, open PairOpener) {
 
 // Every write that a page shows, made through a, moves b's Changes, the
 // count b's rendered pages are reused under: the quiet writes that
-// FindKey's cache leaves out (Last Used, recent uses, an audit event on its
-// own or with a session) as well as the changes to keys and accounts.
-// Reads, and writes no cached page shows, leave it where it was.
+// FindKey's cache leaves out (a key's first use, its previous secret's use,
+// an audit event on its own or with a session) as well as the changes to
+// keys and accounts. Reads, a later Last Used, the recent uses and the
+// writes no cached page shows leave it where it was.
 func testChangesMoveWithWhatPagesShow(t *testing.T, open PairOpener) {
 	a, b := open(t)
 	ctx := context.Background()
@@ -214,6 +215,7 @@ func testChangesMoveWithWhatPagesShow(t *testing.T, open PairOpener) {
 	}
 	now := a.Now()
 	event := store.AuditEvent{Actor: uma.PublicID, Action: store.ActionLogin}
+	var before uint64
 	moves := []struct {
 		what   string
 		change func() error
@@ -232,9 +234,15 @@ func testChangesMoveWithWhatPagesShow(t *testing.T, open PairOpener) {
 			}
 			return err
 		}},
-		{"a batch of recent uses", func() error {
+		{"a use of its previous secret", func() error {
+			regenerated, _, err := a.RegenerateKey(ctx, uma.ID, k.PublicID, time.Hour, time.Time{}, store.AuditEvent{})
+			if err != nil {
+				return err
+			}
+			before = count()
 			batch := store.NewUseBatch(10)
-			batch.Add(store.KeyUse{KeyID: k.ID, At: now, ClientIP: "192.0.2.1", Route: "GET /api/v1/me", Result: store.UseOK})
+			batch.Add(store.KeyUse{KeyID: k.ID, At: now, ClientIP: "192.0.2.1", Route: "GET /api/v1/me", Result: store.UseOK,
+				Previous: true, PrevLast4: regenerated.PrevLast4})
 			return a.RecordKeyUses(ctx, batch)
 		}},
 		{"an audit event of its own", func() error { return a.RecordAudit(ctx, event) }},
@@ -243,7 +251,7 @@ func testChangesMoveWithWhatPagesShow(t *testing.T, open PairOpener) {
 		}},
 		{"delete the key", func() error { return a.DeleteKey(ctx, uma.ID, k.PublicID, store.AuditEvent{}) }},
 	}
-	before := count()
+	before = count()
 	for _, m := range moves {
 		if err := m.change(); err != nil {
 			t.Fatalf("%s: %v", m.what, err)
@@ -274,6 +282,27 @@ func testChangesMoveWithWhatPagesShow(t *testing.T, open PairOpener) {
 			return err
 		}},
 		{"a session's activity", func() error { return a.TouchSession(ctx, "page-count", "192.0.2.3", "curl") }},
+		{"a later Last Used, past its window", func() error {
+			k3, _, err := a.CreateKey(ctx, uma.ID, store.NewKey{Name: "third"}, store.AuditEvent{})
+			if err != nil {
+				return err
+			}
+			if _, err := a.TouchKey(ctx, k3.ID, "192.0.2.1", now, now); err != nil {
+				return err
+			}
+			before = count()
+			later := now.Add(time.Minute)
+			wrote, err := a.TouchKey(ctx, k3.ID, "192.0.2.4", later, later.Add(-30*time.Second))
+			if err == nil && !wrote {
+				t.Error("TouchKey wrote nothing past the window")
+			}
+			return err
+		}},
+		{"a batch of recent uses", func() error {
+			batch := store.NewUseBatch(10)
+			batch.Add(store.KeyUse{KeyID: k.ID, At: now, ClientIP: "192.0.2.1", Route: "GET /api/v1/me", Result: store.UseOK})
+			return a.RecordKeyUses(ctx, batch)
+		}},
 	}
 	for _, s := range stays {
 		if err := s.change(); err != nil {
