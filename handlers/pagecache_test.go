@@ -116,8 +116,8 @@ func TestPageCopiesShowEveryChange(t *testing.T) {
 }
 
 // A copy stops being shown when the clock alone changes what it says: the
-// moment a key expires, and, for the relative times (its Last Used), within
-// pageMaxAge.
+// moment a key expires, and, for the relative times and a Last Used after
+// the first, within pageMaxAge.
 func TestPageCopiesFollowTheClock(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := context.Background()
@@ -141,6 +141,13 @@ func TestPageCopiesFollowTheClock(t *testing.T) {
 
 	ts.clock.Advance(time.Minute)
 	assertContains(t, owner.get("/settings/api-keys"), "1 minute ago")
+
+	// A later use, which the store does not count, within pageMaxAge.
+	if wrote, err := ts.db.TouchKey(ctx, k.ID, "198.51.100.9", ts.db.Now(), ts.db.Now().Add(-30*time.Second)); err != nil || !wrote {
+		t.Fatalf("a later use: wrote %v, %v", wrote, err)
+	}
+	ts.clock.Advance(pageMaxAge)
+	assertContains(t, owner.get("/settings/api-keys"), "198.51.100.9")
 }
 
 // Each viewer is shown only copies of their own pages: another account's
