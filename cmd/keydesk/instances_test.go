@@ -250,7 +250,9 @@ func checkSharedLoginLimit(t *testing.T, db string, first, second *binaryServer)
 
 // checkSharedKeyStatus: a key disabled, enabled again, then deleted through
 // one instance is refused, accepted, then refused by the other on the very
-// next request, which first warms whatever the other might remember.
+// next request, which first warms whatever the other might remember; and
+// the other's key page, viewed just before each change, shows it on the
+// next view.
 func checkSharedKeyStatus(t *testing.T, db string, first, second *binaryServer) {
 	for i, w := range ways(first, second) {
 		t.Run(w.name, func(t *testing.T) {
@@ -258,29 +260,56 @@ func checkSharedKeyStatus(t *testing.T, db string, first, second *binaryServer) 
 			addInstanceUser(t, db, email)
 			cookie := signInAt(t, w.one.url, email)
 			secret, id := createKeyAt(t, w.one.url, cookie, "shared key")
+			// row is the key's row on the other instance's key page, which
+			// that instance was showing just before the change: its copy of
+			// the page must not outlive the change.
+			row := func() string {
+				t.Helper()
+				code, _, body, err := fetch(bareClient(), "GET", w.two.url+"/settings/api-keys", nil, cookie, 10*time.Second)
+				if err != nil || code != http.StatusOK {
+					t.Fatalf("the other instance's key page answered %d %v", code, err)
+				}
+				switch page := string(body); {
+				case strings.Contains(page, `<tr id="row-`+id+`" class="key-row--off"`):
+					return "off"
+				case strings.Contains(page, `<tr id="row-`+id+`"`):
+					return "on"
+				}
+				return "gone"
+			}
 			steps := []struct {
 				what string
 				path string
 				form url.Values
 				want int
+				row  string
 			}{
-				{"created", "", nil, http.StatusOK},
-				{"disabled", "/settings/api-keys/" + id + "/status", url.Values{"enabled": {"false"}}, http.StatusUnauthorized},
-				{"enabled again", "/settings/api-keys/" + id + "/status", url.Values{"enabled": {"true"}}, http.StatusOK},
+				{"created", "", nil, http.StatusOK, "on"},
+				{"disabled", "/settings/api-keys/" + id + "/status", url.Values{"enabled": {"false"}}, http.StatusUnauthorized, "off"},
+				{"enabled again", "/settings/api-keys/" + id + "/status", url.Values{"enabled": {"true"}}, http.StatusOK, "on"},
 				// Expired (issue #11): a key given a short expiry through one
 				// instance is refused by the other from that instant; add
 				// the step here once keys can expire.
-				{"deleted", "/settings/api-keys/" + id + "/delete", url.Values{}, http.StatusUnauthorized},
+				{"deleted", "/settings/api-keys/" + id + "/delete", url.Values{}, http.StatusUnauthorized, "gone"},
 			}
 			for _, step := range steps {
 				if step.path != "" {
+					row()
 					code, _, body, err := fetch(bareClient(), "POST", w.one.url+step.path, step.form, cookie, 10*time.Second)
 					if err != nil || code != http.StatusSeeOther {
 						t.Fatalf("%s: the post answered %d %v\n%.300s", step.what, code, err, body)
 					}
+					// The post's notice, shown by the page it leads to:
+					// a page with one is never a copy.
+					if code, _, _, err := fetch(bareClient(), "GET", w.one.url+"/settings/api-keys", nil, cookie, 10*time.Second); err != nil || code != http.StatusOK {
+						t.Fatalf("%s: the page after the post answered %d %v", step.what, code, err)
+					}
 				}
 				if code := apiStatus(t, w.two.url, secret); code != step.want {
 					t.Errorf("%s through one instance: the other answered %d, want %d", step.what, code, step.want)
+				}
+				if got := row(); got != step.row {
+					t.Errorf("%s through one instance: the other's key page shows the key %s, want %s", step.what, got, step.row)
 				}
 			}
 		})
