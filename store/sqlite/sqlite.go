@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,13 +35,43 @@ import (
 // broad searches read by walking the page's order.
 var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Unindexed: unindexed, Contains: sqlstore.Contains{
 	KeyNames: func(q string) (string, []any) {
-		return `k.id IN (SELECT rowid FROM search_key_names WHERE search_key_names MATCH ?)`, []any{ftsPhrase(q)}
+		ids, args := keyNameIDs(q)
+		return `k.id IN (` + ids + `)`, args
 	},
 	Owners: func(q, email string) (string, []any) {
-		return `k.user_id IN (SELECT rowid FROM search_owners WHERE search_owners MATCH ?)`,
-			[]any{"name : " + ftsPhrase(q) + " OR email : " + ftsPhrase(email)}
+		ids, args := ownerIDs(q, email)
+		return `k.user_id IN (` + ids + `)`, args
 	},
+	Matches: &sqlstore.Matches{KeyNames: keyNameIDs, Owners: ownerIDs, In: idIn},
 }}
+
+// keyNameIDs is a query of the ids of the keys whose name holds q.
+func keyNameIDs(q string) (string, []any) {
+	return `SELECT rowid FROM search_key_names WHERE search_key_names MATCH ?`, []any{ftsPhrase(q)}
+}
+
+// ownerIDs is a query of the ids of the users whose name holds q or whose
+// email holds email.
+func ownerIDs(q, email string) (string, []any) {
+	return `SELECT rowid FROM search_owners WHERE search_owners MATCH ?`,
+		[]any{"name : " + ftsPhrase(q) + " OR email : " + ftsPhrase(email)}
+}
+
+// idIn is the condition that expr is one of ids, bound as one JSON array
+// that json_each reads: one text for any list, which a table-valued
+// function's argument is not a value the plan depends on.
+func idIn(expr string, ids []int64) (string, []any) {
+	list := make([]byte, 0, 2+8*len(ids))
+	list = append(list, '[')
+	for i, id := range ids {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+	}
+	list = append(list, ']')
+	return expr + ` IN (SELECT value FROM json_each(?))`, []any{string(list)}
+}
 
 // unindexed is expr behind a unary plus, which SQLite does not match to
 // any index, and which changes neither its value nor how it compares.
