@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -140,17 +143,13 @@ func BenchmarkKeyInventory(b *testing.B) {
 		users, keys int
 	}{{"1k", 100, 1_000}, {"100k", 10_000, 100_000}} {
 		path := filepath.Join(b.TempDir(), "bench.db")
-		db, err := Open(context.Background(), path, sqlstore.WithClock(func() time.Time { return now }))
-		if err != nil {
-			b.Fatal(err)
-		}
-		storetest.SeedInventory(b, db, size.users, size.keys, now)
+		seededInventory(b, path, size.name, size.users, size.keys, now)
 		// Opened again, as the server opens the seeded file: the seed's
 		// ANALYZE took samples of the search tables' FTS5 shadow tables,
 		// which Open drops (see analyze); kept, they have FTS5 prepare its
 		// lookup statement again for every trigram in every segment.
-		db.Close()
-		if db, err = Open(context.Background(), path, sqlstore.WithClock(func() time.Time { return now })); err != nil {
+		db, err := Open(context.Background(), path, sqlstore.WithClock(func() time.Time { return now }))
+		if err != nil {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
@@ -187,6 +186,52 @@ func BenchmarkKeyInventory(b *testing.B) {
 			})
 		}
 		db.Close()
+	}
+}
+
+// benchSeedDir, when set, is a directory where BenchmarkKeyInventory keeps
+// its seeded databases between runs (seeding 100k keys takes minutes):
+// each run works on a copy of the file, as seeded and closed.
+const benchSeedDir = "KEYDESK_BENCH_SEED_DIR"
+
+// seededInventory leaves at path a closed database seeded with
+// storetest.SeedInventory: a copy of the one kept in $KEYDESK_BENCH_SEED_DIR
+// under name, which is seeded first when missing.
+func seededInventory(b *testing.B, path, name string, users, keys int, now time.Time) {
+	b.Helper()
+	seed := func(path string) {
+		db, err := Open(context.Background(), path, sqlstore.WithClock(func() time.Time { return now }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		storetest.SeedInventory(b, db, users, keys, now)
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dir := os.Getenv(benchSeedDir)
+	if dir == "" {
+		seed(path)
+		return
+	}
+	kept := filepath.Join(dir, "inventory-"+name+".db")
+	if _, err := os.Stat(kept); errors.Is(err, fs.ErrNotExist) {
+		tmp := kept + ".seeding"
+		os.Remove(tmp)
+		seed(tmp)
+		if err := os.Rename(tmp, kept); err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(tmp + "-epoch") // the cache's epoch (see openEpoch), not data
+	} else if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(kept)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, dbFileMode); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 
@@ -13,6 +15,7 @@ import (
 
 	"keydesk/store"
 	"keydesk/store/sqlstore"
+	"keydesk/store/storetest"
 )
 
 // compiles counts, by table, the columns read by the statements compiled on
@@ -93,7 +96,10 @@ func TestSearchIndexesStayInFewSegments(t *testing.T) {
 // A search runs what it compiled before. Each repeated run compiles none of
 // the store's own statements while no argument can change their plan (the
 // page's and the count's limits are in their text, and the statements stay
-// prepared), and FTS5's lookup statement, which it runs once per trigram and
+// prepared), on analysed tables too for a substring search (analyze drops
+// the samples of api_keys_last4, which made the bound last 4 a value the
+// plan depended on: the page and count were prepared again on every run),
+// and FTS5's lookup statement, which it runs once per trigram and
 // segment with new arguments, a few times at most: SQLite prepares a
 // statement again when an argument its plan depends on changes, and FTS5's
 // did on every lookup while ANALYZE's samples of its shadow tables were
@@ -156,10 +162,91 @@ func TestSearchCompilesItsStatementsOnce(t *testing.T) {
 	}
 	for _, q := range queries {
 		got := search(q)
+		// A search shorter than a trigram reads prefix ranges, which the
+		// samples size: SQLite plans it again for each value, as meant.
+		substring := utf8.RuneCountInString(q) >= store.MinSubstring
+		if n := got["api_keys"] + got["users"]; substring && n > 0 {
+			t.Errorf("search %q, run again on analysed tables, compiled statements of its own again (columns read: %v)", q, got)
+		}
 		lookups := got["search_key_names_idx.pgno"] + got["search_owners_idx.pgno"] // one per compile
 		trigrams := max(0, utf8.RuneCountInString(q)-2)
 		if lookups > 8*trigrams {
 			t.Errorf("search %q (%d trigrams), run again, compiled FTS5's lookup statement %d times", q, trigrams, lookups)
+		}
+	}
+}
+
+// ftsRuns counts the runs of full-text searches made through
+// countingFTSDialect: test_fts_run, wrapped round each MATCH's argument,
+// is called once each time a statement runs its search.
+var (
+	ftsRuns         atomic.Int64
+	registerFTSRuns sync.Once
+)
+
+// countingFTSDialect is SQLite's, each full-text search counted in ftsRuns.
+func countingFTSDialect(t *testing.T) sqlstore.Dialect {
+	registerFTSRuns.Do(func() {
+		err := sqlite.RegisterScalarFunction("test_fts_run", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			ftsRuns.Add(1)
+			return args[0], nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	counted := func(query string, args []any) (string, []any) {
+		if !strings.Contains(query, "MATCH ?") {
+			t.Fatalf("no MATCH in %q", query)
+		}
+		return strings.ReplaceAll(query, "MATCH ?", "MATCH test_fts_run(?)"), args
+	}
+	d := Dialect
+	c, m := d.Contains, *d.Contains.Matches
+	d.Contains.KeyNames = func(q string) (string, []any) { return counted(c.KeyNames(q)) }
+	d.Contains.Owners = func(q, email string) (string, []any) { return counted(c.Owners(q, email)) }
+	m.KeyNames = func(q string) (string, []any) { return counted(c.Matches.KeyNames(q)) }
+	m.Owners = func(q, email string) (string, []any) { return counted(c.Matches.Owners(q, email)) }
+	d.Contains.Matches = &m
+	return d
+}
+
+// A counted search runs each of its two full-text searches (key names,
+// owners) once a request while it finds few: the page and the count take
+// the ids it found as a list (sqlstore's listMatches), where each ran the
+// search again, and at 100k keys the searches were most of a request. One
+// that finds more than a list holds is run in the page and in the count as
+// before. The results are the same either way (storetest's search and
+// count tests, on both engines).
+func TestSearchRunsItsFullTextSearchesOnce(t *testing.T) {
+	d := countingFTSDialect(t)
+	db := openWithDialect(t, d)
+	now := db.Now()
+	storetest.SeedInventory(t, db, 20, 600, now) // "service 0 key" … "service 599 key", user00000@ … user00019@
+	ctx := context.Background()
+	for _, tc := range []struct {
+		q           string
+		total, runs int
+	}{
+		{"service 1", 111, 2}, // 1, 10–19, 100–199; no owner
+		{"user00003@", 30, 2}, // one owner's keys; no key name
+		{"ser 1", 330, 2},     // User 1 and User 10–19's keys
+		// Every key's name: the list of key ids is read, found too long,
+		// and the page and the count search the names again.
+		{"service", 600, 4},
+	} {
+		for _, listing := range []bool{false, true} {
+			before := ftsRuns.Load()
+			page, err := db.KeyInventory(ctx, store.InventoryFilter{Query: tc.q, Count: store.CountCap, Listing: listing})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != tc.total {
+				t.Errorf("search %q: %d keys, want %d", tc.q, page.Total, tc.total)
+			}
+			if runs := ftsRuns.Load() - before; runs != int64(tc.runs) {
+				t.Errorf("search %q, counted: %d full-text searches run, want %d", tc.q, runs, tc.runs)
+			}
 		}
 	}
 }

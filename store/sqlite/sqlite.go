@@ -19,8 +19,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -34,13 +36,58 @@ import (
 // broad searches read by walking the page's order.
 var Dialect = sqlstore.Dialect{Name: "sqlite", Translate: translate, Unindexed: unindexed, Contains: sqlstore.Contains{
 	KeyNames: func(q string) (string, []any) {
-		return `k.id IN (SELECT rowid FROM search_key_names WHERE search_key_names MATCH ?)`, []any{ftsPhrase(q)}
+		ids, args := keyNameIDs(q)
+		return `k.id IN (` + ids + `)`, args
 	},
 	Owners: func(q, email string) (string, []any) {
-		return `k.user_id IN (SELECT rowid FROM search_owners WHERE search_owners MATCH ?)`,
-			[]any{"name : " + ftsPhrase(q) + " OR email : " + ftsPhrase(email)}
+		ids, args := ownerIDs(q, email)
+		return `k.user_id IN (` + ids + `)`, args
 	},
+	Matches: &sqlstore.Matches{KeyNames: keyNameIDs, Owners: ownerIDs, In: idIn},
 }}
+
+// keyNameIDs is a query of the ids of the keys whose name holds q.
+func keyNameIDs(q string) (string, []any) {
+	return `SELECT rowid FROM search_key_names WHERE search_key_names MATCH ?`, []any{ftsPhrase(q)}
+}
+
+// ownerIDs is a query of the ids of the users whose name holds q or whose
+// email holds email. When email is q in lower case, as it is for any q in
+// ASCII, that is one phrase in either column: the trigram tokenizer folds
+// ASCII case, and FTS5 then looks each trigram up once, where two phrases
+// looked it up twice (once a segment each).
+func ownerIDs(q, email string) (string, []any) {
+	if email == strings.ToLower(q) && isASCII(q) {
+		return `SELECT rowid FROM search_owners WHERE search_owners MATCH ?`, []any{ftsPhrase(q)}
+	}
+	return `SELECT rowid FROM search_owners WHERE search_owners MATCH ?`,
+		[]any{"name : " + ftsPhrase(q) + " OR email : " + ftsPhrase(email)}
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// idIn is the condition that expr is one of ids, bound as one JSON array
+// that json_each reads: one text for any list, which a table-valued
+// function's argument is not a value the plan depends on.
+func idIn(expr string, ids []int64) (string, []any) {
+	list := make([]byte, 0, 2+8*len(ids))
+	list = append(list, '[')
+	for i, id := range ids {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+	}
+	list = append(list, ']')
+	return expr + ` IN (SELECT value FROM json_each(?))`, []any{string(list)}
+}
 
 // unindexed is expr behind a unary plus, which SQLite does not match to
 // any index, and which changes neither its value nor how it compares.
@@ -250,8 +297,13 @@ func translate(err error) error {
 // with samples of search_*_idx, a search re-prepared that statement for
 // every trigram in every segment (docs/BENCHMARKS.md). The samples buy
 // nothing there, where the statement has one plan, by the primary key.
-// Both happen in one transaction, so no other connection loads the
-// samples between the two.
+// The samples of api_keys_last4 go too, for the same reason: with them the
+// search's bound "k.last4 = ?" was a value the plan depended on, and the
+// inventory's cached page and count statements were prepared again on
+// every search (at 1k keys, 43% of a search's time). An exact last 4 is
+// one key or a few, which the index's row count (sqlite_stat1) tells the
+// planner as well. Both happen in one transaction, so no other connection
+// loads the samples between the two.
 func analyze(ctx context.Context, write *sql.DB) error {
 	tx, err := write.BeginTx(ctx, nil)
 	if err != nil {
@@ -268,7 +320,8 @@ func analyze(ctx context.Context, write *sql.DB) error {
 	if samples > 0 {
 		// ANALYZE sqlite_schema has this connection load the statistics
 		// as they are now; the others load them when they next open.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_stat4 WHERE tbl LIKE 'search\_%' ESCAPE '\'; ANALYZE sqlite_schema`); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_stat4 WHERE tbl LIKE 'search\_%' ESCAPE '\' OR idx = 'api_keys_last4';
+			ANALYZE sqlite_schema`); err != nil {
 			return err
 		}
 	}

@@ -79,6 +79,23 @@ type Dialect struct {
 type Contains struct {
 	KeyNames func(q string) (string, []any)        // keys whose name holds q, in any case
 	Owners   func(q, email string) (string, []any) // keys whose owner's name holds q, or email holds email
+	// Matches, when set, has a search read the ids that KeyNames and
+	// Owners find once a request, and the page and the count take them as
+	// a list while they are few: on an engine whose full-text search costs
+	// most of a search (SQLite's FTS5, which starts each trigram's lookup
+	// in each of its segments), each query running it again ran it twice
+	// a request. nil: the page and the count each run the conditions.
+	Matches *Matches
+}
+
+// Matches are a Contains's conditions as queries of the ids they find, and
+// how a condition takes a list of ids: see Contains.Matches.
+type Matches struct {
+	KeyNames func(q string) (string, []any)        // SELECT of the ids of the keys KeyNames finds
+	Owners   func(q, email string) (string, []any) // SELECT of the ids of the users whose keys Owners finds
+	// In is the condition that expr is one of ids, one statement's text
+	// whatever the ids (so that it stays prepared), and its arguments.
+	In func(expr string, ids []int64) (string, []any)
 }
 
 // Errors a Dialect's Translate answers for tx to act on.

@@ -58,6 +58,9 @@ func (db *DB) KeyInventory(ctx context.Context, f store.InventoryFilter) (store.
 		sort: sortExpr, id: "k.id", asc: f.Asc, kind: f.Sort,
 		after: f.After, before: f.Before, limit: f.Limit, adHoc: len(f.IDs) > 1,
 	}
+	if err := db.listMatches(ctx, &ks); err != nil {
+		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
+	}
 	broad, err := db.broaden(ctx, &ks)
 	if err != nil {
 		return store.InventoryPage{}, fmt.Errorf("key inventory: %w", err)
@@ -284,7 +287,13 @@ func (db *DB) inventorySearch(q string) []condition {
 	if utf8.RuneCountInString(q) >= store.MinSubstring {
 		keys, keyArgs := db.d.Contains.KeyNames(q)
 		owners, ownerArgs := db.d.Contains.Owners(q, email)
-		return []condition{{sql: keys, args: keyArgs}, {sql: owners, args: ownerArgs}, last4}
+		alts := []condition{{sql: keys, args: keyArgs}, {sql: owners, args: ownerArgs}, last4}
+		if m := db.d.Contains.Matches; m != nil {
+			alts[0].ids, alts[0].idArgs = m.KeyNames(q)
+			alts[1].ids, alts[1].idArgs = m.Owners(q, email)
+			alts[0].idOf, alts[1].idOf = "k.id", "k.user_id"
+		}
+		return alts
 	}
 	name, mail, owner := db.byteOrder("lower(k.name)"), db.byteOrder("email"), db.byteOrder("lower(name)")
 	names := func(name string) string { return name + ` >= ? AND ` + name + ` < ?` }
@@ -334,6 +343,55 @@ func (db *DB) broaden(ctx context.Context, ks *keyset) (bool, error) {
 		}
 	}
 	return broad, nil
+}
+
+// maxListedMatches is as many ids as listMatches passes as a list: a
+// search that finds more runs its condition in the page and in the count,
+// as it would without the list.
+const maxListedMatches = 500
+
+// listMatches reads the ids that each of the search's alternatives with a
+// query of them (Contains.Matches) finds, once, and, when they are
+// maxListedMatches or fewer, has the alternative take them as a list: the
+// page and the count then look the few keys up by their index, and the
+// engine's full-text search runs once a request, not once in each.
+func (db *DB) listMatches(ctx context.Context, ks *keyset) error {
+	listed := false
+	for i, alt := range ks.anyOf {
+		if alt.ids == "" {
+			continue
+		}
+		ids, err := db.matchIDs(ctx, alt.ids+fmt.Sprintf(" LIMIT %d", maxListedMatches+1), alt.idArgs)
+		if err != nil {
+			return err
+		}
+		if len(ids) > maxListedMatches {
+			continue
+		}
+		if !listed {
+			ks.anyOf, listed = slices.Clone(ks.anyOf), true
+		}
+		ks.anyOf[i].sql, ks.anyOf[i].args = db.d.Contains.Matches.In(alt.idOf, ids)
+	}
+	return nil
+}
+
+// matchIDs runs a query of ids.
+func (db *DB) matchIDs(ctx context.Context, query string, args []any) ([]int64, error) {
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // AdminSetKeyEnabled enables or disables any user's key. An admin's

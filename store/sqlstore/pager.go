@@ -48,6 +48,12 @@ type condition struct {
 	// that no index serves (Dialect.Unindexed): what a search's
 	// alternative that matches many rows is read by.
 	broad string
+	// ids, when set, is a query of the ids the condition finds (with
+	// idArgs), of which the expression idOf is one: what listMatches reads
+	// once a request (Contains.Matches).
+	ids    string
+	idArgs []any
+	idOf   string
 }
 
 // page runs the list's query and scans up to limit rows with scan, which
