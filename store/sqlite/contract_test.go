@@ -173,6 +173,7 @@ func BenchmarkKeyInventory(b *testing.B) {
 			{"search_page", store.InventoryFilter{Query: "user00042@", Count: store.CountCap, Listing: true}},
 			{"search_page_mid", store.InventoryFilter{Query: "ser00042@exa", Count: store.CountCap, Listing: true}},
 			{"search_page_name", store.InventoryFilter{Query: "User 00042", Count: store.CountCap, Listing: true}},
+			{"search_page_key", store.InventoryFilter{Query: "ploy 990", Count: store.CountCap, Listing: true}},
 			{"disabled_by_name", store.InventoryFilter{Status: store.StatusDisabled, Sort: store.SortName, Asc: true}},
 			{"never_used", store.InventoryFilter{Risk: store.RiskNeverUsed}},
 		} {
