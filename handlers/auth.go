@@ -208,12 +208,9 @@ func (s *server) logout(c echo.Context) error {
 		return err
 	}
 	if !session.IsNew {
-		userID, _ := session.Values[valUserID].(int64)
 		ev := store.AuditEvent{}
-		if user, err := s.db.UserByID(r.Context(), userID); err == nil {
+		if user := sessionUser(session); user != nil {
 			ev = s.event(c, user, store.ActionLogout, "")
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
 		}
 		if err := s.db.DeleteSession(r.Context(), hashSessionID(session.ID), ev); err != nil {
 			return err

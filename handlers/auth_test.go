@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -357,6 +358,68 @@ func TestLastSeenIsWrittenAtMostOncePerMinute(t *testing.T) {
 		t.Errorf("after the minute: %d writes of last-seen, want 1", n)
 	}
 }
+
+// TestSignedInRequestReadsSessionAndUserOnce: whatever the page, a
+// signed-in request reads its session and the session's user with one
+// call of the store (one statement, a join), and reads the user no other
+// way: an error page for a signed-in user, which keeps its header, too.
+func TestSignedInRequestReadsSessionAndUserOnce(t *testing.T) {
+	var reads *readCounter
+	ts := newTestServer(t, func(cfg *Config) {
+		reads = &readCounter{Store: cfg.Store}
+		cfg.Store = reads
+	})
+	ts.createUser(t, "Ada", "ada@example.com", "ada-password", store.RoleAdmin)
+	c := ts.client(t)
+	c.login("ada@example.com", "ada-password")
+	for _, p := range []struct {
+		path   string
+		status int
+	}{
+		{"/", http.StatusSeeOther},
+		{"/settings/profile", http.StatusOK},
+		{"/settings/api-keys", http.StatusOK},
+		{"/admin/api-keys", http.StatusOK},
+		{"/admin/audit", http.StatusOK},
+		{"/no-such-page", http.StatusNotFound},
+	} {
+		reads.reset()
+		res := c.get(p.path)
+		assertStatus(t, res, p.status)
+		if got := reads.counts(); got != (sessionReads{sessionWithUser: 1}) {
+			t.Errorf("GET %s read %+v, want the session with its user once and nothing else", p.path, got)
+		}
+	}
+	assertContains(t, c.get("/no-such-page"), "Ada")
+}
+
+// readCounter is the real store, counting the calls that read a session
+// or a user by id, for the promise of how many a request makes.
+type readCounter struct {
+	Store
+	mu sync.Mutex
+	n  sessionReads
+}
+
+type sessionReads struct{ sessionWithUser, userByID int }
+
+func (r *readCounter) SessionWithUser(ctx context.Context, idHash string) (*store.Session, *store.User, error) {
+	r.mu.Lock()
+	r.n.sessionWithUser++
+	r.mu.Unlock()
+	return r.Store.SessionWithUser(ctx, idHash)
+}
+
+func (r *readCounter) UserByID(ctx context.Context, id int64) (*store.User, error) {
+	r.mu.Lock()
+	r.n.userByID++
+	r.mu.Unlock()
+	return r.Store.UserByID(ctx, id)
+}
+
+func (r *readCounter) reset() { r.mu.Lock(); r.n = sessionReads{}; r.mu.Unlock() }
+
+func (r *readCounter) counts() sessionReads { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
 
 func TestStoreFailureIsNotASignOut(t *testing.T) {
 	ts := newTestServer(t)

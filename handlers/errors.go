@@ -64,8 +64,7 @@ func (s *server) lookUpViewer(c echo.Context) {
 	if err != nil || session.IsNew {
 		return
 	}
-	userID, _ := session.Values[valUserID].(int64)
-	if u, err := s.db.UserByID(c.Request().Context(), userID); err == nil && !u.Disabled {
+	if u := sessionUser(session); u != nil && !u.Disabled {
 		c.Set(ctxUser, u)
 	}
 }

@@ -218,8 +218,9 @@ func (s *server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // loadViewer puts the signed-in user and their session in the context, and
-// reports whether there is one. A session whose account is gone or
-// disabled is ended on the way.
+// reports whether there is one. The session and its user come from one
+// query (sessionStore.New). A session whose account is disabled is ended
+// on the way.
 func (s *server) loadViewer(c echo.Context) (bool, error) {
 	r := c.Request()
 	session, err := s.sessions.Get(r, s.sessions.cookieName())
@@ -229,13 +230,9 @@ func (s *server) loadViewer(c echo.Context) (bool, error) {
 	if session.IsNew {
 		return false, nil
 	}
-	userID, _ := session.Values[valUserID].(int64)
-	user, err := s.db.UserByID(r.Context(), userID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
+	user := sessionUser(session)
+	if user == nil || user.Disabled {
 		return false, s.db.DeleteSession(r.Context(), hashSessionID(session.ID), store.AuditEvent{})
-	}
-	if err != nil {
-		return false, err
 	}
 	lastSeen, _ := session.Values[valLastSeen].(int64)
 	if s.db.Now().UnixMilli()-lastSeen > sessionTouch.Milliseconds() {

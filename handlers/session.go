@@ -24,6 +24,18 @@ const (
 	valLastSeen = "seen" // Unix milliseconds
 )
 
+// valUser is the key of the session's user, read with the session in the
+// same statement, among the session's values for the rest of the request.
+// It is never stored (encodeValues).
+type valUser struct{}
+
+// sessionUser is the account of a session that New loaded (disabled or
+// not: the caller judges), or nil for a new session.
+func sessionUser(session *sessions.Session) *store.User {
+	u, _ := session.Values[valUser{}].(*store.User)
+	return u
+}
+
 // sessionStore is a gorilla/sessions Store that keeps sessions on the server.
 // The cookie holds only a random 256-bit session id, signed with the current
 // key (securecookie, so a forged cookie is refused without a query); the
@@ -77,9 +89,10 @@ func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 	return sessions.GetRegistry(r).Get(s, name)
 }
 
-// New loads the session named by the request's cookie, or returns a new,
-// empty one when there is no valid, live session. It errs only when the
-// database fails, so that an outage is a 5xx and never a sign-out.
+// New loads the session named by the request's cookie, and its user in
+// the same query, or returns a new, empty one when there is no valid, live
+// session. It errs only when the database fails, so that an outage is a
+// 5xx and never a sign-out.
 func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := s.options
@@ -94,7 +107,7 @@ func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err := securecookie.DecodeMulti(name, cookie.Value, &id, s.codecs...); err != nil {
 		return session, nil
 	}
-	row, err := s.db.Session(r.Context(), hashSessionID(id))
+	row, user, err := s.db.SessionWithUser(r.Context(), hashSessionID(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return session, nil
 	}
@@ -114,6 +127,7 @@ func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	session.IsNew = false
 	session.Values[valUserID] = row.UserID
 	session.Values[valLastSeen] = row.LastSeenAt.UnixMilli()
+	session.Values[valUser{}] = user
 	return session, nil
 }
 
@@ -131,7 +145,7 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, session *ses
 		return nil
 	}
 
-	data, err := (securecookie.GobEncoder{}).Serialize(session.Values)
+	data, err := encodeValues(session.Values)
 	if err != nil {
 		return fmt.Errorf("session data: %w", err)
 	}
@@ -162,6 +176,30 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, session *ses
 	}
 	http.SetCookie(w, sessions.NewCookie(session.Name(), encoded, session.Options))
 	return nil
+}
+
+// encodeValues is the session's values as its row's data keeps them. The
+// user id and the last-seen time are the row's own columns, which New puts
+// back among the values, and the user is read with the row: none of them
+// is stored. A session holding nothing else, which is every session but
+// one carrying a notice to the next page, stores no data, and loading it
+// decodes nothing: gob builds its decoder anew for each session's data,
+// which cost a signed-in request more CPU time than its query. What data
+// there is stays gob, so a session written before, ids and all, still
+// loads the same.
+func encodeValues(values map[any]any) ([]byte, error) {
+	kept := make(map[any]any, len(values))
+	for k, v := range values {
+		switch k {
+		case valUserID, valLastSeen, valUser{}:
+			continue
+		}
+		kept[k] = v
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	return (securecookie.GobEncoder{}).Serialize(kept)
 }
 
 // handleKey derives, from the newest session signing key, the key that

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gorilla/securecookie"
+
 	"keydesk/store"
 )
 
@@ -254,4 +256,60 @@ func TestPasswordMistakesNeverEchoPasswords(t *testing.T) {
 			assertLacks(t, res, typed...)
 		}
 	}
+}
+
+// TestSessionDataKeepsOnlyWhatTheRowDoesNot: a session's row holds its
+// user and times in columns, so its data holds nothing else but a notice
+// on its way to the next page: a signed-in page then decodes nothing.
+func TestSessionDataKeepsOnlyWhatTheRowDoesNot(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	data := func() []byte {
+		t.Helper()
+		var b []byte
+		if err := ts.raw(t).QueryRow(ts.db.Rebind(`SELECT data FROM sessions WHERE user_id = ?`), u.ID).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	c.login("uma@example.com", "uma-password")
+	if b := data(); len(b) != 0 {
+		t.Errorf("after login the session stores %d bytes of data, want none", len(b))
+	}
+	res := c.post("/settings/profile", url.Values{"name": {"Uma Plain"}})
+	assertStatus(t, res, http.StatusSeeOther)
+	if len(data()) == 0 {
+		t.Error("the notice for the next page was not stored")
+	}
+	assertContains(t, c.get(res.Header.Get("Location")), "Name saved.")
+	if b := data(); len(b) != 0 {
+		t.Errorf("after the notice was shown the session stores %d bytes of data, want none", len(b))
+	}
+	assertStatus(t, c.get("/settings/profile"), http.StatusOK)
+}
+
+// TestSessionsWrittenBeforeStillLoad: a session whose data an older
+// version wrote (gob, with the user id and last-seen time in it too) is
+// still signed in after an upgrade, its notice shown once.
+func TestSessionsWrittenBeforeStillLoad(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.createUser(t, "Uma", "uma@example.com", "uma-password", store.RoleUser)
+	c := ts.client(t)
+	c.login("uma@example.com", "uma-password")
+	old, err := (securecookie.GobEncoder{}).Serialize(map[any]any{
+		valUserID: u.ID, valLastSeen: ts.clock.Now().UnixMilli(), "_flash": []any{"A notice from before."},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.raw(t).Exec(ts.db.Rebind(`UPDATE sessions SET data = ? WHERE user_id = ?`), old, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	page := c.get("/settings/profile")
+	assertStatus(t, page, http.StatusOK)
+	assertContains(t, page, "A notice from before.", "uma@example.com")
+	page = c.get("/settings/profile")
+	assertStatus(t, page, http.StatusOK)
+	assertLacks(t, page, "A notice from before.")
 }

@@ -42,7 +42,7 @@ type Store interface {
 
 	// Sessions.
 	CreateSession(ctx context.Context, s *store.Session, ev store.AuditEvent) error
-	Session(ctx context.Context, idHash string) (*store.Session, error)
+	SessionWithUser(ctx context.Context, idHash string) (*store.Session, *store.User, error)
 	UpdateSessionData(ctx context.Context, idHash string, data []byte) error
 	TouchSession(ctx context.Context, idHash, ip, userAgent string) error
 	DeleteSession(ctx context.Context, idHash string, ev store.AuditEvent) error

@@ -30,9 +30,15 @@ func userColumnsAs(alias string) string {
 	@created_at, @updated_at`, "@", alias)
 }
 
+// sessionColumnsAs are a session's columns as sessionFields reads them.
+func sessionColumnsAs(alias string) string {
+	return strings.ReplaceAll(`@id_hash, @user_id, @data, @ip, @user_agent, @created_at, @last_seen_at, @expires_at`, "@", alias)
+}
+
 var (
-	keyColumns  = keyColumnsAs("")
-	userColumns = userColumnsAs("")
+	keyColumns     = keyColumnsAs("")
+	userColumns    = userColumnsAs("")
+	sessionColumns = sessionColumnsAs("")
 )
 
 // keyFields reads keyColumnsAs into a store.APIKey.
@@ -88,6 +94,23 @@ func (f *userFields) user() store.User {
 	return u
 }
 
+// sessionFields reads sessionColumnsAs into a store.Session.
+type sessionFields struct {
+	s                      store.Session
+	created, seen, expires int64
+}
+
+func (f *sessionFields) dest() []any {
+	s := &f.s
+	return []any{&s.IDHash, &s.UserID, &s.Data, &s.IP, &s.UserAgent, &f.created, &f.seen, &f.expires}
+}
+
+func (f *sessionFields) session() store.Session {
+	s := f.s
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(f.created), fromMillis(f.seen), fromMillis(f.expires)
+	return s
+}
+
 // scan reads one row into the fields given, in order, then extra.
 func scan(row rowScanner, fields []any, extra ...any) error {
 	return noRows(row.Scan(append(fields, extra...)...))
@@ -111,6 +134,16 @@ func scanUser(row rowScanner) (*store.User, error) {
 	}
 	u := f.user()
 	return &u, nil
+}
+
+// scanSession reads a row of sessionColumns.
+func scanSession(row rowScanner) (*store.Session, error) {
+	var f sessionFields
+	if err := scan(row, f.dest()); err != nil {
+		return nil, err
+	}
+	s := f.session()
+	return &s, nil
 }
 
 // optionalMillis is a stored time that 0 (NULL, through coalesce) leaves

@@ -8,18 +8,6 @@ import (
 	"keydesk/store"
 )
 
-const sessionColumns = `id_hash, user_id, data, ip, user_agent, created_at, last_seen_at, expires_at`
-
-func scanSession(row rowScanner) (*store.Session, error) {
-	var s store.Session
-	var created, seen, expires int64
-	if err := row.Scan(&s.IDHash, &s.UserID, &s.Data, &s.IP, &s.UserAgent, &created, &seen, &expires); err != nil {
-		return nil, noRows(err)
-	}
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMillis(created), fromMillis(seen), fromMillis(expires)
-	return &s, nil
-}
-
 // CreateSession records a new session, and ev with it (a sign-in, say; an
 // event with no Action is not recorded). CreatedAt and LastSeenAt are set to
 // now when zero.
@@ -55,6 +43,25 @@ func (db *DB) Session(ctx context.Context, idHash string) (*store.Session, error
 		return nil, fmt.Errorf("session: %w", err)
 	}
 	return s, nil
+}
+
+// SessionWithUser finds a session by its id hash, expired or not, and its
+// user, disabled or not, in one statement: what a signed-in request needs
+// before anything else, so it is one round trip. The caller judges expiry
+// and the account's state. A session never outlives its user (the row goes
+// with the account, ON DELETE CASCADE), so a session without one is
+// ErrNotFound like one that does not exist.
+func (db *DB) SessionWithUser(ctx context.Context, idHash string) (*store.Session, *store.User, error) {
+	var sf sessionFields
+	var uf userFields
+	err := scan(db.queryRow(ctx, `SELECT `+sessionColumnsAs("s.")+`, `+userColumnsAs("u.")+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`, idHash),
+		sf.dest(), uf.dest()...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("session with user: %w", err)
+	}
+	s, u := sf.session(), uf.user()
+	return &s, &u, nil
 }
 
 // UpdateSessionData replaces the session's encoded values.

@@ -105,8 +105,16 @@ func testReadsAgree(t *testing.T, open Opener) {
 	if err != nil || len(users.Rows) != 1 || users.Rows[0].Keys != 1 {
 		t.Fatalf("Users = %+v, %v", users, err)
 	}
+	if err := db.CreateSession(ctx, &store.Session{IDHash: "s", UserID: u.ID, ExpiresAt: now.Add(time.Hour)}, store.AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
+	_, sessionUser, err := db.SessionWithUser(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, got := range map[string]*store.User{
 		"CreateUser": u, "UserByEmail": byEmail, "UserByPublicID": byPublic, "Users": &users.Rows[0].User, "AuthenticateKey": authUser,
+		"SessionWithUser": sessionUser,
 	} {
 		if got == nil || *got != *byID {
 			t.Errorf("%s:\n got  %+v\n want %+v", name, got, byID)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -64,5 +65,74 @@ func testDeleteOneSessionOfItsUser(t *testing.T, open Opener) {
 	}
 	if err := db.DeleteUserSession(ctx, uma.ID, "uma-2", ev); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ending it twice: %v; want ErrNotFound", err)
+	}
+}
+
+// testSessionWithUser: the session and its user in one read, each the
+// same, field for field, as Session and UserByID read them; a disabled
+// account is still answered (the caller refuses it), and a session that
+// does not exist, or whose account is gone, is ErrNotFound.
+func testSessionWithUser(t *testing.T, open Opener) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	db := open(t, sqlstore.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	write, _ := db.Pools()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := write.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uma := mustCreateUser(t, db, "Uma", "uma@example.com")
+	vic := mustCreateUser(t, db, "Vic", "vic@example.com")
+	for _, s := range []*store.Session{
+		{IDHash: "uma-1", UserID: uma.ID, Data: []byte{0, 1, 2}, IP: "192.0.2.1", UserAgent: "curl/8",
+			CreatedAt: now.Add(-time.Hour), LastSeenAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)},
+		{IDHash: "vic-1", UserID: vic.ID, ExpiresAt: now.Add(-time.Second)},
+	} {
+		if err := db.CreateSession(ctx, s, store.AuditEvent{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agree := func(idHash string, owner int64) {
+		t.Helper()
+		s, u, err := db.SessionWithUser(ctx, idHash)
+		if err != nil {
+			t.Fatalf("SessionWithUser(%q): %v", idHash, err)
+		}
+		wantS, err := db.Session(ctx, idHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantU, err := db.UserByID(ctx, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(s, wantS) {
+			t.Errorf("SessionWithUser(%q), the session:\n got  %+v\n want %+v", idHash, s, wantS)
+		}
+		if *u != *wantU {
+			t.Errorf("SessionWithUser(%q), the user:\n got  %+v\n want %+v", idHash, u, wantU)
+		}
+	}
+	agree("uma-1", uma.ID)
+	agree("vic-1", vic.ID) // expired, which is the caller's to judge
+	if s, u, _ := db.SessionWithUser(ctx, "uma-1"); string(s.Data) != "\x00\x01\x02" || s.IP != "192.0.2.1" ||
+		!s.LastSeenAt.Equal(now.Add(-time.Minute)) || u.Email != "uma@example.com" {
+		t.Errorf("SessionWithUser(uma-1) = %+v, %+v", s, u)
+	}
+
+	exec(`UPDATE users SET disabled = ? WHERE id = ?`, true, uma.ID)
+	if _, u, err := db.SessionWithUser(ctx, "uma-1"); err != nil || !u.Disabled || u.ID != uma.ID {
+		t.Errorf("the session of a disabled account: %+v, %v; want the account, disabled", u, err)
+	}
+	agree("uma-1", uma.ID)
+
+	if _, _, err := db.SessionWithUser(ctx, "none"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a session that does not exist: %v; want ErrNotFound", err)
+	}
+	exec(`DELETE FROM users WHERE id = ?`, vic.ID)
+	if _, _, err := db.SessionWithUser(ctx, "vic-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the session of a deleted account: %v; want ErrNotFound", err)
 	}
 }

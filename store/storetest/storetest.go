@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"CanonicalEmailsAreUniqueUnderOneIndex", testCanonicalEmailsAreUniqueUnderOneIndex},
 		{"Sessions", testSessions},
 		{"DeleteOneSessionOfItsUser", testDeleteOneSessionOfItsUser},
+		{"SessionWithUser", testSessionWithUser},
 		{"LoginAttemptsWindow", testLoginAttemptsWindow},
 		{"LoginSucceededClearsOnlyItsOwn", testLoginSucceededClearsOnlyItsOwn},
 		{"ClaimIsAtomic", testClaimIsAtomic},
