@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -191,21 +192,22 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 		// Changes): a page must not say Never of a key that has worked.
 		// A later one is not counted, or steady calls would retire every
 		// page's copy many times a second; Last Used is 30 s coarse anyway.
+		// One UPDATE, as before: the read beside it writes nothing.
+		var first bool
+		if err := tx.QueryRow(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
 		res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
-			WHERE id = ? AND last_used_at IS NULL`, millis(now), ip, keyID)
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil || n > 0 {
-			tx.shown = n > 0
-			return err
-		}
-		res, err = tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
-			WHERE id = ? AND last_used_at < ?`, millis(now), ip, keyID, millis(staleBefore))
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+			millis(now), ip, keyID, millis(staleBefore))
 		if err != nil {
 			return err
 		}
 		n, err = res.RowsAffected()
+		tx.shown = first && n > 0
 		return err
 	})
 	if err != nil {
