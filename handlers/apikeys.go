@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -285,7 +286,7 @@ func (s *server) keysSection(c echo.Context, section views.KeysSection) (views.K
 	}
 	now := s.db.Now()
 	section.Max = store.MaxKeysPerUser
-	section.Rows = section.Rows[:0]
+	section.Rows = slices.Grow(section.Rows[:0], len(keys))
 	section.Expiring = expiringKeys(keys, now)
 	section.APIBase = s.baseURL(c)
 	for _, k := range keys {

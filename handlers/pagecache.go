@@ -167,7 +167,8 @@ func (s *server) reusable(page echo.HandlerFunc) echo.HandlerFunc {
 		fill := &pageFill{until: now.Add(pageMaxAge)}
 		c.Set(ctxReuse, fill)
 		res := c.Response()
-		rec := &pageRecorder{ResponseWriter: res.Writer, code: http.StatusOK}
+		rec := &pageRecorder{ResponseWriter: res.Writer, code: http.StatusOK, body: pages.get()}
+		defer putPage(rec.body)
 		res.Writer = rec
 		err = func() error {
 			// Restored however the page ends, a panic included: the error
@@ -225,11 +226,11 @@ func sendPage(w http.ResponseWriter, req *http.Request, gz, plain []byte) error 
 
 // compressPage gzips a page to keep.
 func compressPage(body []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(body) / 8)
-	w := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(w)
-	w.Reset(&buf)
+	buf := pages.get()
+	defer putPage(buf)
+	w := gzipWriters.get()
+	defer gzipWriters.put(w)
+	w.Reset(buf)
 	if _, err := w.Write(body); err != nil {
 		return nil, err
 	}
@@ -245,7 +246,7 @@ type pageRecorder struct {
 	http.ResponseWriter
 	code  int
 	wrote bool
-	body  bytes.Buffer
+	body  *bytes.Buffer // one of pages
 }
 
 func (r *pageRecorder) WriteHeader(code int) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -22,7 +21,7 @@ import (
 // to end a block and the connection to send a packet. A component that
 // fails leaves nothing half-sent, so the error page can still be written.
 func render(c echo.Context, status int, components ...templ.Component) error {
-	buf := pages.Get().(*bytes.Buffer)
+	buf := pages.get()
 	defer putPage(buf)
 	ctx := c.Request().Context()
 	for _, component := range components {
@@ -36,18 +35,20 @@ func render(c echo.Context, status int, components ...templ.Component) error {
 	return err
 }
 
-// pages holds the buffers render fills, reused across requests.
-var pages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// pages holds the buffers pages are rendered into, reused across
+// requests: as many as the requests that render at once, about, and at
+// most 256 KB each (putPage), so at most 4 MB.
+var pages = newFreeList(16, func() *bytes.Buffer { return new(bytes.Buffer) })
 
-// putPage returns buf to the pool unless an unusually large page grew it:
-// a pool of such buffers would hold their memory for the few pages that
-// need it.
+// putPage returns buf to pages unless an unusually large page grew it: a
+// list of such buffers would hold their memory for the few pages that need
+// it.
 func putPage(buf *bytes.Buffer) {
 	if buf.Cap() > 256<<10 {
 		return
 	}
 	buf.Reset()
-	pages.Put(buf)
+	pages.put(buf)
 }
 
 // announce asks the page to read message to screen readers once the htmx

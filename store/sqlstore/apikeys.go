@@ -53,15 +53,8 @@ func (db *DB) KeysForUser(ctx context.Context, userID int64) ([]*store.APIKey, e
 		return nil, fmt.Errorf("keys for user: %w", err)
 	}
 	defer rows.Close()
-	var out []*store.APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("keys for user: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanKeys(rows, store.MaxKeysPerUser)
+	if err != nil {
 		return nil, fmt.Errorf("keys for user: %w", err)
 	}
 	return out, nil

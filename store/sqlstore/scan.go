@@ -126,6 +126,31 @@ func scanKey(row rowScanner) (*store.APIKey, error) {
 	return &k, nil
 }
 
+// scanKeys reads every row of keyColumns, room for expect of them made
+// at once. The key page reads up to 50: one set of scan targets serves
+// every row, and the keys are one allocation, where scanKey per row made
+// three.
+func scanKeys(rows *sql.Rows, expect int) ([]*store.APIKey, error) {
+	var f keyFields
+	dest := f.dest()
+	keys := make([]store.APIKey, 0, expect)
+	for rows.Next() {
+		f = keyFields{}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		keys = append(keys, f.key())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*store.APIKey, len(keys))
+	for i := range keys {
+		out[i] = &keys[i]
+	}
+	return out, nil
+}
+
 // scanUser reads a row of userColumns.
 func scanUser(row rowScanner) (*store.User, error) {
 	var f userFields
