@@ -155,6 +155,7 @@ func (s *server) adminKeysPage(c echo.Context) error {
 	v.SortLastUsed = sortHeader(params, fv, store.SortLastUsed)
 	v.SortCreated = sortHeader(params, fv, store.SortCreated)
 	now := s.db.Now()
+	v.Rows = make([]views.InventoryRowView, 0, len(page.Rows))
 	for _, r := range page.Rows {
 		reuseKeyTimes(c, now, &r.Key)
 		v.Rows = append(v.Rows, inventoryRowView(r, now))

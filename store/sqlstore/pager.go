@@ -135,7 +135,8 @@ func pageBoth[T any](ctx context.Context, db *DB, ks keyset, scan func(rowScanne
 		sort any
 		id   int64
 	}
-	var at []cursorAt
+	rows = make([]T, 0, ks.limit)
+	at := make([]cursorAt, 0, ks.limit)
 	more := false
 	for rs.Next() {
 		row, sortValue, id, err := scan(rs)
