@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -20,9 +21,9 @@ const compressMinLength = 512
 // well as the default (a key page of 50 keys: 112 KB to 9.0 KB, against
 // 7.6 KB at level 5), and this package's level 1 does it in a tenth of the
 // time the standard library's level 5 takes. CPU, not bytes, is what a busy
-// instance runs short of. Eight are kept, about 6 MB: one per response
-// being compressed at once on a few cores, with room for slow clients.
-var gzipWriters = newFreeList(8, func() *gzip.Writer {
+// instance runs short of. Two a core are kept (about 780 KB each): one
+// per response being compressed at once, with room for slow clients.
+var gzipWriters = newFreeList(2*runtime.GOMAXPROCS(0), func() *gzip.Writer {
 	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return w
 })

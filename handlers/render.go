@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -35,10 +36,10 @@ func render(c echo.Context, status int, components ...templ.Component) error {
 	return err
 }
 
-// pages holds the buffers pages are rendered into, reused across
-// requests: as many as the requests that render at once, about, and at
-// most 256 KB each (putPage), so at most 4 MB.
-var pages = newFreeList(16, func() *bytes.Buffer { return new(bytes.Buffer) })
+// pages holds the buffers pages are rendered, recorded and compressed
+// into, reused across requests: four a core, each at most 256 KB
+// (putPage) and most about 100 KB.
+var pages = newFreeList(4*runtime.GOMAXPROCS(0), func() *bytes.Buffer { return new(bytes.Buffer) })
 
 // putPage returns buf to pages unless an unusually large page grew it: a
 // list of such buffers would hold their memory for the few pages that need
