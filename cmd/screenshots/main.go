@@ -297,8 +297,12 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 			return fmt.Errorf("seed key %q: %w", k.name, err)
 		}
 		if k.byAdmin {
+			adm, err := db.UserByEmail(ctx, admin.Email)
+			if err != nil {
+				return fmt.Errorf("admin-disable key %q: %w", k.name, err)
+			}
 			if _, err := db.AdminSetKeyEnabled(ctx, key.PublicID, false,
-				store.AuditEvent{Actor: admin.Email, Action: store.ActionKeyDisabled, Target: key.PublicID, IP: "192.0.2.1"}); err != nil {
+				store.AuditEvent{ActorID: adm.ID, Actor: adm.Email, Action: store.ActionKeyDisabled, Target: key.PublicID, IP: "192.0.2.1"}); err != nil {
 				return fmt.Errorf("admin-disable key %q: %w", k.name, err)
 			}
 		} else if !k.enabled {
