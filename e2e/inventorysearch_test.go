@@ -173,6 +173,12 @@ func TestInventoryRowsAboveTheFold(t *testing.T) {
 	if over, err := read(ctx, chromedp.Evaluate[float64](`(() => { const w = document.querySelector(".inventory-table").closest(".table-wrap"); return w.scrollWidth - w.clientWidth; })()`)); err != nil || over > 0 {
 		t.Errorf("at 1280 px the inventory's table is %.0fpx wider than its box and scrolls sideways (%v)", over, err)
 	}
+	// Names are cut with an ellipsis on one line: the column is wide
+	// enough to read a realistic one ("Payments webhook sig…"), not only
+	// its first two words.
+	if width, err := read(ctx, chromedp.Evaluate[float64](`document.querySelector(".inventory-table tbody .key-name__title").parentElement.getBoundingClientRect().width`)); err != nil || width < 176 {
+		t.Errorf("at 1280 px the Key name column is %.0fpx wide, want at least 176 (11rem) (%v)", width, err)
+	}
 	t.Logf("%d rows above the fold at 1280×800; row heights %.0f, %.0f, %.0f…", whole, rows[0].Height, rows[1].Height, rows[2].Height)
 
 	run(t, ctx, "the same rows on a phone", phoneScreen(), nextFrames())
