@@ -103,7 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e2e.CreateUser(ctx, db, admin); err != nil {
+	adminUser, err := e2e.CreateUser(ctx, db, admin)
+	if err != nil {
 		return err
 	}
 
@@ -176,7 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.shoot(user, "not-found", navigate(base+"/settings/no-such-page", `//h1`)); err != nil {
 		return err
 	}
-	if err := c.shootKeys(ctx, user, base, db, demoUser); err != nil {
+	if err := c.shootKeys(ctx, user, base, db, demoUser, adminUser); err != nil {
 		return err
 	}
 
@@ -282,7 +283,7 @@ const screenshotCalls = 8
 // edit and delete; and a key's own page, used and unused. The key created
 // here comes last, so the
 // other shots show the seeded keys only.
-func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *sqlstore.DB, u *store.User) error {
+func (c camera) shootKeys(ctx context.Context, tab context.Context, base string, db *sqlstore.DB, u, adm *store.User) error {
 	page := base + "/settings/api-keys"
 	if err := c.shoot(tab, "keys-empty", navigate(page, `//*[normalize-space()="No API Auth Keys yet"]`)); err != nil {
 		return err
@@ -297,10 +298,6 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 			return fmt.Errorf("seed key %q: %w", k.name, err)
 		}
 		if k.byAdmin {
-			adm, err := db.UserByEmail(ctx, admin.Email)
-			if err != nil {
-				return fmt.Errorf("admin-disable key %q: %w", k.name, err)
-			}
 			if _, err := db.AdminSetKeyEnabled(ctx, key.PublicID, false,
 				store.AuditEvent{ActorID: adm.ID, Actor: adm.Email, Action: store.ActionKeyDisabled, Target: key.PublicID, IP: "192.0.2.1"}); err != nil {
 				return fmt.Errorf("admin-disable key %q: %w", k.name, err)

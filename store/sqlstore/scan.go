@@ -135,7 +135,7 @@ func scanKeys(rows *sql.Rows, expect int) ([]*store.APIKey, error) {
 	dest := f.dest()
 	keys := make([]store.APIKey, 0, expect)
 	for rows.Next() {
-		f = keyFields{}
+		// Scan sets every target, so nothing of the last row is left.
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
