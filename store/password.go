@@ -104,6 +104,22 @@ func (q *Hasher) PasswordHashes() int64 {
 	return q.hashes.Load()
 }
 
+// HoldPasswordHashes takes every running place of the queue, as hashes
+// that never finish would, until release is called: for tests that need
+// hashes to wait, without timing a slow one. It blocks while a hash runs.
+func (q *Hasher) HoldPasswordHashes() (release func()) {
+	for range hashRunning {
+		q.wait <- struct{}{}
+		q.run <- struct{}{}
+	}
+	return sync.OnceFunc(func() {
+		for range hashRunning {
+			<-q.run
+			<-q.wait
+		}
+	})
+}
+
 // PasswordHashesWaiting is how many password hashes wait for a turn, for
 // tests that need the queue in a known state.
 func (q *Hasher) PasswordHashesWaiting() int {
