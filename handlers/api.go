@@ -12,10 +12,6 @@ import (
 	"keydesk/store"
 )
 
-// keyTouchEvery is how stale a key's Last Used may get: a key in constant use
-// costs at most one write per this interval, whatever the request rate.
-const keyTouchEvery = 30 * time.Second
-
 const ctxAPIKey = "keydesk.apikey"
 
 // apiError is the body of every API refusal.
@@ -58,9 +54,11 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.JSON(http.StatusServiceUnavailable, apiError{Error: "unavailable"})
 		}
 		need := routeScopes[c.Path()]
-		verdict, result := m.Check(s.db.Now(), need...)
-		s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: s.db.Now(), ClientIP: c.RealIP(), UserAgent: r.UserAgent(),
-			Route: r.Method + " " + c.Path(), Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4()})
+		now := s.db.Now()
+		verdict, result := m.Check(now, need...)
+		s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: now, ClientIP: c.RealIP(), UserAgent: r.UserAgent(),
+			Route: r.Method + " " + c.Path(), Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4(),
+			SetsLastUsed: verdict == store.VerdictValid && !m.Previous && s.setsLastUsed(m.Key, now)})
 		switch verdict {
 		case store.VerdictValid:
 		case store.VerdictInsufficientScope:
@@ -75,9 +73,6 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.JSON(http.StatusForbidden, scopeError{Error: "insufficient_scope", Scope: missing})
 		default:
 			return invalid()
-		}
-		if !m.Previous {
-			s.touchKey(c, m.Key, c.RealIP())
 		}
 		c.Set(ctxAPIKey, m.Key)
 		c.Set(ctxUser, m.Owner)
@@ -142,32 +137,29 @@ func unescapeQuery(s string) string {
 	return s
 }
 
-// touchKey updates the key's Last Used, as used from ip, at most once per
-// keyTouchEvery.
-// The stored time answers most calls with no write at all; within this
-// process a compare-and-swap lets only one of many concurrent calls go on to
-// write; across instances the UPDATE's own condition does the same. A
-// failure here is logged, not returned: the call itself was good.
-func (s *server) touchKey(c echo.Context, k *store.APIKey, ip string) {
-	now := s.db.Now()
-	if !k.LastUsedAt.IsZero() && now.Sub(k.LastUsedAt) < keyTouchEvery {
-		return
+// setsLastUsed reports whether a successful call of the key's current
+// secret at now becomes its Last Used: at most one call per key per
+// store.LastUsedEvery does. The stored time answers most calls; within
+// this process a compare-and-swap picks one of many concurrent calls;
+// across instances the batch's UPDATE keeps its own condition. The call
+// is written with the next batch of recent use, so no call waits on a
+// write.
+func (s *server) setsLastUsed(k *store.APIKey, now time.Time) bool {
+	if !k.LastUsedAt.IsZero() && now.Sub(k.LastUsedAt) < store.LastUsedEvery {
+		return false
 	}
 	nowMs := now.UnixMilli()
 	for {
 		prev, loaded := s.keyTouches.LoadOrStore(k.ID, nowMs)
 		if !loaded {
-			break
+			return true
 		}
-		if nowMs-prev.(int64) < keyTouchEvery.Milliseconds() {
-			return
+		if nowMs-prev.(int64) < store.LastUsedEvery.Milliseconds() {
+			return false
 		}
 		if s.keyTouches.CompareAndSwap(k.ID, prev, nowMs) {
-			break
+			return true
 		}
-	}
-	if _, err := s.db.TouchKey(c.Request().Context(), k.ID, ip, now, now.Add(-keyTouchEvery)); err != nil {
-		s.log.Warn("record key use", "err", err, "key", k.PublicID)
 	}
 }
 

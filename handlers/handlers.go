@@ -81,8 +81,8 @@ type server struct {
 	pages    *pageCache
 	cfg      Config
 
-	// keyTouches holds, per API key id, when this process last wrote or
-	// claimed the key's Last Used (Unix ms); see touchKey.
+	// keyTouches holds, per API key id, when this process last picked a
+	// call to become the key's Last Used (Unix ms); see setsLastUsed.
 	keyTouches sync.Map
 }
 

@@ -277,7 +277,7 @@ func TestKeyUseRecorderDropsBeyondItsBound(t *testing.T) {
 		if i < 2 {
 			assertContains(t, res, "Last 5 calls")
 		} else {
-			// Dropped from recent use; Last Used, written apart, still says.
+			// Dropped from recent use; its Last Used, kept past the bound, still says.
 			assertContains(t, res, "No calls recorded in the last 30 days")
 			assertContains(t, res, "from <code>127.0.0.1</code>")
 		}

@@ -60,7 +60,6 @@ type Store interface {
 	RegenerateKey(ctx context.Context, userID int64, publicID string, overlap time.Duration, expiresAt time.Time, ev store.AuditEvent) (*store.APIKey, string, error)
 	EndOverlap(ctx context.Context, userID int64, publicID string, ev store.AuditEvent) (*store.APIKey, error)
 	FindKey(ctx context.Context, hash string) (store.KeyMatch, error)
-	TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error)
 
 	// Keys' recent use; RecordKeyUses is UseRecorder's.
 	UseWriter

@@ -78,7 +78,7 @@ func (r *UseRecorder) Flush(ctx context.Context) error {
 	defer r.writing.Unlock()
 	r.mu.Lock()
 	b := r.batch
-	if b.Len() == 0 && b.Dropped == 0 {
+	if b.Empty() && b.Dropped == 0 {
 		r.mu.Unlock()
 		return nil
 	}

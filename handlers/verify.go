@@ -87,12 +87,10 @@ func (s *server) verifyKey(c echo.Context) error {
 	verdict, result := m.Check(now, req.Scopes...)
 	ip := clip(strings.TrimSpace(req.ClientIP), maxClientIPLen)
 	s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: now, ClientIP: ip, UserAgent: req.UserAgent,
-		Route: req.Route, Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4()})
+		Route: req.Route, Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4(),
+		SetsLastUsed: verdict == store.VerdictValid && !m.Previous && s.setsLastUsed(m.Key, now)})
 	if verdict != store.VerdictValid {
 		return c.JSON(http.StatusOK, verifyResponse{Code: verdict})
-	}
-	if !m.Previous {
-		s.touchKey(c, m.Key, ip)
 	}
 	return c.JSON(http.StatusOK, verifyResponse{Valid: true, Code: verdict,
 		Key: &verifiedKey{ID: m.Key.PublicID, Name: m.Key.Name, Scopes: s.keyScopes(m.Key, m.Owner),

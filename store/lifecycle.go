@@ -439,7 +439,17 @@ type KeyUse struct {
 	// second regeneration is not taken for the newer previous secret's).
 	Previous  bool
 	PrevLast4 string
+	// SetsLastUsed: the call becomes the key's Last Used, unless the
+	// stored one is within LastUsedEvery of it. The caller sets it on at
+	// most one successful call of the current secret per key and interval,
+	// so that steady calls cost no write.
+	SetsLastUsed bool
 }
+
+// LastUsedEvery is how often a key's stored Last Used is written while
+// the key is in steady use. A write waits for the next batch, a second at
+// most, so the stored time stays within 30 seconds of the latest call.
+const LastUsedEvery = 29 * time.Second
 
 // OK reports a use that succeeded.
 func (u KeyUse) OK() bool { return u.Result == UseOK }
@@ -464,9 +474,10 @@ const (
 
 // UseBatch gathers the uses an instance records between two writes: the
 // last RecentUses of each key in detail, every use counted by key and UTC
-// day, and each key's latest use of its previous secret. It holds at most
-// maxKeys keys, so its memory is bounded whatever the load; a use of one
-// more key is dropped and counted in Dropped.
+// day, each key's latest use of its previous secret, and the calls that
+// set Last Used. It holds the uses of at most maxKeys keys, so its memory
+// is bounded whatever the load; a use of one more key is dropped and
+// counted in Dropped.
 type UseBatch struct {
 	// Uses are each key's calls, oldest first: read them with Recent, as
 	// Add keeps up to twice RecentUses to drop the older half at once
@@ -476,14 +487,22 @@ type UseBatch struct {
 	// PreviousUsed is the latest successful use of each key's previous
 	// secret, with that secret's last 4.
 	PreviousUsed map[int64]PreviousUse
-	Dropped      int
-	maxKeys      int
+	// LastUsed is each key's latest call that sets its Last Used.
+	LastUsed map[int64]LastUse
+	Dropped  int
+	maxKeys  int
 }
 
 // PreviousUse is when a key's previous secret was last used, and which.
 type PreviousUse struct {
 	At    time.Time
 	Last4 string
+}
+
+// LastUse is a call written as its key's Last Used: when, and from where.
+type LastUse struct {
+	At time.Time
+	IP string
 }
 
 // KeyDay is a key and a UTC day (midnight), a tally's identity.
@@ -495,11 +514,18 @@ type KeyDay struct {
 // NewUseBatch makes an empty batch of at most maxKeys keys.
 func NewUseBatch(maxKeys int) *UseBatch {
 	return &UseBatch{Uses: map[int64][]KeyUse{}, Tallies: map[KeyDay]*KeyUseDay{},
-		PreviousUsed: map[int64]PreviousUse{}, maxKeys: maxKeys}
+		PreviousUsed: map[int64]PreviousUse{}, LastUsed: map[int64]LastUse{}, maxKeys: maxKeys}
 }
 
 // Add records one use, or drops it when the batch is full of other keys.
 func (b *UseBatch) Add(u KeyUse) {
+	// A call that sets Last Used is kept past the bound: only a working
+	// key's call does, at most once per LastUsedEvery, so these are as
+	// many as the keys in use, and Last Used stays true when the recent
+	// use is dropped.
+	if last := b.LastUsed[u.KeyID]; u.SetsLastUsed && u.OK() && !u.Previous && u.At.After(last.At) {
+		b.LastUsed[u.KeyID] = LastUse{At: u.At, IP: u.ClientIP}
+	}
 	recent, known := b.Uses[u.KeyID]
 	if !known && len(b.Uses) >= b.maxKeys {
 		b.Dropped++
@@ -533,8 +559,11 @@ func (b *UseBatch) Recent(keyID int64) []KeyUse {
 	return uses[max(0, len(uses)-RecentUses):]
 }
 
-// Len is how many keys the batch holds.
+// Len is how many keys the batch holds uses of.
 func (b *UseBatch) Len() int { return len(b.Uses) }
+
+// Empty reports a batch with nothing to write.
+func (b *UseBatch) Empty() bool { return len(b.Uses) == 0 && len(b.LastUsed) == 0 }
 
 // truncate cuts s to at most n bytes, on a rune boundary.
 func truncate(s string, n int) string {

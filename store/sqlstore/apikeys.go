@@ -177,38 +177,50 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, 
 // TouchKey records a use of the key at now from ip, unless its stored last
 // use is newer than staleBefore. The condition lives in the UPDATE, so of
 // many instances racing on one key, one writes and the others change
-// nothing. It reports whether it wrote.
+// nothing. It reports whether it wrote. The server writes Last Used with
+// its batches of recent use (RecordKeyUses); this is for tools and seeding.
 func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
-	var n int64
+	var wrote bool
 	err := db.quietTx(ctx, func(tx *txn) error {
-		// A key's first use is among the changes pages show (see
-		// Changes): a page must not say Never of a key that has worked.
-		// A later one is not counted, or steady calls would retire every
-		// page's copy many times a second; Last Used is 30 s coarse anyway.
-		// One UPDATE, as before: the read beside it writes nothing.
-		var first bool
-		if err := tx.QueryRow(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			return err
-		}
-		res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
-			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
-			millis(now), ip, keyID, millis(staleBefore))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		tx.shown = first && n > 0
+		var err error
+		wrote, err = touchKey(ctx, tx, keyID, ip, now, staleBefore)
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("touch key: %w", err)
 	}
-	if n > 0 {
+	if wrote {
 		db.forgetKey(keyID)
 	}
+	return wrote, nil
+}
+
+// touchKey writes the key's Last Used in tx, as TouchKey says, and marks
+// the transaction shown when it is the key's first use.
+func touchKey(ctx context.Context, tx *txn, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
+	// A key's first use is among the changes pages show (see Changes): a
+	// page must not say Never of a key that has worked. A later one is not
+	// counted, or steady calls would retire every page's copy many times a
+	// second; Last Used is 30 s coarse anyway. One UPDATE, as before: the
+	// read beside it writes nothing.
+	var first bool
+	if err := tx.QueryRow(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, err
+	}
+	res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		millis(now), ip, keyID, millis(staleBefore))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	tx.shown = tx.shown || first && n > 0
 	return n > 0, nil
 }
 

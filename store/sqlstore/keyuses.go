@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -16,14 +17,25 @@ const dayMillis = int64(24 * time.Hour / time.Millisecond)
 
 // RecordKeyUses writes a batch of uses in one transaction: the detailed
 // uses (keeping the last store.RecentUses of each key), the day tallies
-// added to what is stored, and the previous secrets' Last Used. Uses of a
-// key deleted since are skipped.
+// added to what is stored, the Last Used of the calls that set it (as
+// TouchKey does, stale after store.LastUsedEvery), and the previous
+// secrets' Last Used. Uses of a key deleted since are skipped.
 func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
-	if b.Len() == 0 {
+	if b.Empty() {
 		return nil
 	}
-	ids := slices.Sorted(maps.Keys(b.Uses))
+	// The keys with uses, and those past the batch's bound whose calls
+	// still set Last Used.
+	ids := slices.Collect(maps.Keys(b.Uses))
+	for id := range b.LastUsed {
+		if _, ok := b.Uses[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var touched []int64 // keys whose Last Used was written
 	err := db.quietTx(ctx, func(tx *txn) error {
+		touched = touched[:0]
 		// A previous secret's use shows on the key's row during its
 		// overlap; the recent uses show only on the key's own page, which
 		// is rendered anew every time.
@@ -34,6 +46,9 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 		}
 		for _, id := range ids {
 			if !live[id] {
+				continue
+			}
+			if len(b.Uses[id]) == 0 {
 				continue
 			}
 			for _, u := range b.Recent(id) {
@@ -48,7 +63,12 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 				return err
 			}
 		}
-		for kd, t := range b.Tallies {
+		// In key order, as the keys' rows below, and for the same reason.
+		days := slices.SortedFunc(maps.Keys(b.Tallies), func(a, b store.KeyDay) int {
+			return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), a.Day.Compare(b.Day))
+		})
+		for _, kd := range days {
+			t := b.Tallies[kd]
 			if !live[kd.KeyID] {
 				continue
 			}
@@ -59,14 +79,28 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 				return err
 			}
 		}
-		for id, used := range b.PreviousUsed {
+		// The keys' rows are updated in one pass in key order, so that two
+		// instances' batches lock them in the same order and neither waits
+		// on the other in a cycle.
+		for _, id := range ids {
 			if !live[id] {
 				continue
 			}
-			if _, err := tx.Exec(ctx, `UPDATE api_keys SET prev_last_used_at = ?
-				WHERE id = ? AND prev_last4 = ? AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)`,
-				millis(used.At), id, used.Last4, millis(used.At)); err != nil {
-				return err
+			if use, ok := b.LastUsed[id]; ok {
+				wrote, err := touchKey(ctx, tx, id, use.IP, use.At, use.At.Add(-store.LastUsedEvery))
+				if err != nil {
+					return err
+				}
+				if wrote {
+					touched = append(touched, id)
+				}
+			}
+			if used, ok := b.PreviousUsed[id]; ok {
+				if _, err := tx.Exec(ctx, `UPDATE api_keys SET prev_last_used_at = ?
+					WHERE id = ? AND prev_last4 = ? AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)`,
+					millis(used.At), id, used.Last4, millis(used.At)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -75,6 +109,9 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 		return fmt.Errorf("record key uses: %w", err)
 	}
 	for id := range b.PreviousUsed {
+		db.forgetKey(id)
+	}
+	for _, id := range touched {
 		db.forgetKey(id)
 	}
 	return nil

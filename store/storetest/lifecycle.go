@@ -467,3 +467,83 @@ func testUseBatchIsBounded(t *testing.T, _ Opener) {
 		}
 	}
 }
+
+// A batch writes Last Used for the calls that set it, as TouchKey does:
+// the latest such call of each key, its address with it, only over a
+// stored time older than store.LastUsedEvery, and never from a refused
+// call or the previous secret; a key past the batch's bound still gets
+// its Last Used. The first use retires the pages' copies (it is shown).
+func testBatchWritesLastUsed(t *testing.T, open Opener) {
+	clock := newMovableClock()
+	db := open(t, sqlstore.WithClock(clock.Now))
+	ctx := context.Background()
+	uma := mustCreateUser(t, db, "Uma", "uma@example.com")
+	var keys []*store.APIKey
+	for _, name := range []string{"steady", "refused", "previous", "past the bound"} {
+		k, _, err := db.CreateKey(ctx, uma.ID, store.NewKey{Name: name}, store.AuditEvent{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	steady, refused, previous, past := keys[0], keys[1], keys[2], keys[3]
+	lastUsed := func(k *store.APIKey) (time.Time, string) {
+		t.Helper()
+		got, err := db.KeyForUser(ctx, uma.ID, k.PublicID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.LastUsedAt, got.LastUsedIP
+	}
+	now := clock.Now()
+	changes, err := db.Changes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := store.NewUseBatch(3)
+	b.Add(store.KeyUse{KeyID: steady.ID, At: now.Add(-time.Second), ClientIP: "192.0.2.1", Result: store.UseOK, SetsLastUsed: true})
+	b.Add(store.KeyUse{KeyID: steady.ID, At: now, ClientIP: "192.0.2.2", Result: store.UseOK, SetsLastUsed: true})
+	b.Add(store.KeyUse{KeyID: steady.ID, At: now, ClientIP: "192.0.2.3", Result: store.UseOK}) // does not set it
+	b.Add(store.KeyUse{KeyID: refused.ID, At: now, ClientIP: "192.0.2.4", Result: store.UseDisabled, SetsLastUsed: true})
+	b.Add(store.KeyUse{KeyID: previous.ID, At: now, ClientIP: "192.0.2.5", Result: store.UseOK, Previous: true, SetsLastUsed: true})
+	b.Add(store.KeyUse{KeyID: past.ID, At: now, ClientIP: "192.0.2.6", Result: store.UseOK, SetsLastUsed: true})
+	if b.Dropped != 1 {
+		t.Fatalf("the batch of 3 keys dropped %d uses, want the fourth key's 1", b.Dropped)
+	}
+	if err := db.RecordKeyUses(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if at, ip := lastUsed(steady); !at.Equal(now) || ip != "192.0.2.2" {
+		t.Errorf("Last Used %v from %q, want the latest call that set it (%v from 192.0.2.2)", at, ip, now)
+	}
+	for _, k := range []*store.APIKey{refused, previous} {
+		if at, _ := lastUsed(k); !at.IsZero() {
+			t.Errorf("%s: Last Used %v, want none", k.Name, at)
+		}
+	}
+	if at, ip := lastUsed(past); !at.Equal(now) || ip != "192.0.2.6" {
+		t.Errorf("past the bound: Last Used %v from %q, want %v from 192.0.2.6", at, ip, now)
+	}
+	if after, err := db.Changes(ctx); err != nil || after == changes {
+		t.Errorf("the keys' first use did not count as a change pages show (%v)", err)
+	}
+
+	// Within the interval the stored time stands; past it, it moves.
+	for _, tc := range []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{now.Add(store.LastUsedEvery - time.Second), now},
+		{now.Add(store.LastUsedEvery + time.Second), now.Add(store.LastUsedEvery + time.Second)},
+	} {
+		b := store.NewUseBatch(3)
+		b.Add(store.KeyUse{KeyID: steady.ID, At: tc.at, ClientIP: "192.0.2.9", Result: store.UseOK, SetsLastUsed: true})
+		if err := db.RecordKeyUses(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := lastUsed(steady); !at.Equal(tc.want) {
+			t.Errorf("a call at %v: Last Used %v, want %v", tc.at.Sub(now), at.Sub(now), tc.want.Sub(now))
+		}
+	}
+}

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"RegenerateOverlap", testRegenerateOverlap},
 		{"KeyUses", testKeyUses},
 		{"UseBatchIsBounded", testUseBatchIsBounded},
+		{"BatchWritesLastUsed", testBatchWritesLastUsed},
 		{"ReadsAgree", testReadsAgree},
 		{"ListsRefuseOtherCursors", testListsRefuseOtherCursors},
 		{"UnholdableText", testUnholdableText},
