@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"path/filepath"
@@ -248,5 +249,61 @@ func TestSearchRunsItsFullTextSearchesOnce(t *testing.T) {
 				t.Errorf("search %q, counted: %d full-text searches run, want %d", tc.q, runs, tc.runs)
 			}
 		}
+	}
+}
+
+// A search index left in several segments (by a bulk load, say) is
+// merged into one when the store opens, and answers the same searches
+// after. Here FTS5's merging is turned off while the rows are written, so
+// that each write leaves a segment of its own.
+func TestOpenCompactsTheSearchIndexes(t *testing.T) {
+	db, path := openTestDB(t)
+	write, _ := db.Pools()
+	for _, table := range searchTables {
+		for _, setting := range []string{"('automerge', 0)", "('crisismerge', 1000)"} {
+			if _, err := write.Exec(`INSERT INTO ` + table + ` (` + table + `, rank) VALUES ` + setting); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	growInventory(t, db, 10, 10)
+	segments := func(w interface {
+		QueryRow(string, ...any) *sql.Row
+	}, table string) int {
+		t.Helper()
+		var n int
+		if err := w.QueryRow(`SELECT count(DISTINCT segid) FROM ` + table + `_idx`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, table := range searchTables {
+		if n := segments(write, table); n < 2 {
+			t.Fatalf("%s holds %d segment after 100 keys written one at a time: the test needs several", table, n)
+		}
+	}
+	before, err := db.KeyInventory(context.Background(), store.InventoryFilter{Query: "ploy 4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	write, _ = db.Pools()
+	for _, table := range searchTables {
+		if n := segments(write, table); n != 1 {
+			t.Errorf("%s holds %d segments after the store opened, want 1", table, n)
+		}
+	}
+	after, err := db.KeyInventory(context.Background(), store.InventoryFilter{Query: "ploy 4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Rows) != len(before.Rows) || len(after.Rows) != 11 {
+		t.Errorf("a search found %d keys after the merge, %d before; want 11 both times", len(after.Rows), len(before.Rows))
 	}
 }

@@ -143,6 +143,10 @@ func open(ctx context.Context, path string, d sqlstore.Dialect, opts ...sqlstore
 		closeBoth()
 		return nil, fmt.Errorf("open store: optimize: %w", translate(err))
 	}
+	if err := compactSearch(ctx, write); err != nil {
+		closeBoth()
+		return nil, fmt.Errorf("open store: compact the search indexes: %w", translate(err))
+	}
 	// The migrations opened the WAL, so -wal and -shm exist now. SQLite
 	// gives them the main file's mode already; this tightens files an
 	// older Keydesk left 0644, and any a server made before this one.
@@ -279,6 +283,33 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// searchTables are the FTS5 trigram indexes of the inventory's search.
+var searchTables = []string{"search_key_names", "search_owners"}
+
+// compactSearch merges each search index into one segment when it holds
+// more. A search looks up each of its trigrams in every segment, and
+// follows each large one's lists: merging as it goes (migration 0012)
+// keeps a few segments while rows come one at a time, but a bulk load (a
+// copy between stores, an import) leaves several large ones. At 100,000
+// keys, five segments of key names made a search's match 0.8 ms, one
+// segment 0.28 ms; merging them took 0.2 s. It runs as the store opens, so
+// a server started after a bulk load searches one segment.
+func compactSearch(ctx context.Context, write *sql.DB) error {
+	for _, table := range searchTables {
+		var segments int
+		if err := write.QueryRowContext(ctx, `SELECT count(DISTINCT segid) FROM `+table+`_idx`).Scan(&segments); err != nil {
+			return err
+		}
+		if segments <= 1 {
+			continue
+		}
+		if _, err := write.ExecContext(ctx, `INSERT INTO `+table+` (`+table+`) VALUES ('optimize')`); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // analyze gathers statistics for the planner, which SQLite does only when
