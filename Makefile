@@ -75,7 +75,7 @@ fuzz: ## fuzz the API key parser for a minute, then each form handler for FUZZTI
 generate: ## regenerate the templ components (*_templ.go)
 	$(GO) tool templ generate
 
-bench: build ## load-test the real server over loopback (about a minute) and write docs/BENCHMARKS.md
+bench: build ## load-test the real server over loopback (about eight minutes) and write docs/BENCHMARKS.md
 	$(GO) run ./cmd/loadbench -bin bin/keydesk -out docs/BENCHMARKS.md
 
 gobench: ## run the in-process Go micro-benchmarks (go test -bench)

@@ -45,10 +45,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 			return err
 		}
 		for _, id := range ids {
-			if !live[id] {
-				continue
-			}
-			if len(b.Uses[id]) == 0 {
+			if !live[id] || len(b.Uses[id]) == 0 {
 				continue
 			}
 			for _, u := range b.Recent(id) {
