@@ -58,7 +58,7 @@ func (s *server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		verdict, result := m.Check(now, need...)
 		s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: now, ClientIP: c.RealIP(), UserAgent: r.UserAgent(),
 			Route: r.Method + " " + c.Path(), Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4(),
-			SetsLastUsed: verdict == store.VerdictValid && !m.Previous && s.setsLastUsed(m.Key, now)})
+			SetsLastUsed: s.setsLastUsed(m, verdict, now)})
 		switch verdict {
 		case store.VerdictValid:
 		case store.VerdictInsufficientScope:
@@ -137,14 +137,18 @@ func unescapeQuery(s string) string {
 	return s
 }
 
-// setsLastUsed reports whether a successful call of the key's current
-// secret at now becomes its Last Used: at most one call per key per
-// store.LastUsedEvery does. The stored time answers most calls; within
+// setsLastUsed reports whether a call at now with the key m matched, which
+// got verdict, becomes the key's Last Used: a valid call of its current
+// secret does, at most one per key per store.LastUsedEvery. The stored time answers most calls; within
 // this process a compare-and-swap picks one of many concurrent calls;
 // across instances the batch's UPDATE keeps its own condition. The call
 // is written with the next batch of recent use, so no call waits on a
 // write.
-func (s *server) setsLastUsed(k *store.APIKey, now time.Time) bool {
+func (s *server) setsLastUsed(m store.KeyMatch, verdict string, now time.Time) bool {
+	k := m.Key
+	if verdict != store.VerdictValid || m.Previous {
+		return false
+	}
 	if !k.LastUsedAt.IsZero() && now.Sub(k.LastUsedAt) < store.LastUsedEvery {
 		return false
 	}

@@ -88,7 +88,7 @@ func (s *server) verifyKey(c echo.Context) error {
 	ip := clip(strings.TrimSpace(req.ClientIP), maxClientIPLen)
 	s.uses.Record(store.KeyUse{KeyID: m.Key.ID, At: now, ClientIP: ip, UserAgent: req.UserAgent,
 		Route: req.Route, Result: result, Previous: m.Previous, PrevLast4: m.PrevLast4(),
-		SetsLastUsed: verdict == store.VerdictValid && !m.Previous && s.setsLastUsed(m.Key, now)})
+		SetsLastUsed: s.setsLastUsed(m, verdict, now)})
 	if verdict != store.VerdictValid {
 		return c.JSON(http.StatusOK, verifyResponse{Code: verdict})
 	}

@@ -288,21 +288,26 @@ func translate(err error) error {
 // searchTables are the FTS5 trigram indexes of the inventory's search.
 var searchTables = []string{"search_key_names", "search_owners"}
 
-// compactSearch merges each search index into one segment when it holds
-// more. A search looks up each of its trigrams in every segment, and
-// follows each large one's lists: merging as it goes (migration 0012)
-// keeps a few segments while rows come one at a time, but a bulk load (a
-// copy between stores, an import) leaves several large ones. At 100,000
-// keys, five segments of key names made a search's match 0.8 ms, one
-// segment 0.28 ms; merging them took 0.2 s. It runs as the store opens, so
-// a server started after a bulk load searches one segment.
+// searchSegmentsKept is how many segments a search index holds at most
+// while rows come one at a time, FTS5 merging as it goes (migration 0012).
+const searchSegmentsKept = 3
+
+// compactSearch merges a search index into one segment when it holds more
+// than searchSegmentsKept. A search looks up each of its trigrams in every
+// segment, and follows each large one's lists; a bulk load (a copy between
+// stores, an import) leaves several large ones. At 100,000 keys, five
+// segments of key names made a search's match 0.8 ms, one segment 0.28 ms;
+// merging them took 0.2 s. It runs as the store opens, so a server started
+// after a bulk load searches one segment, and an index merging as it goes
+// is left as it is: the merge rewrites the whole index, which every open
+// (every CLI command too) would otherwise pay.
 func compactSearch(ctx context.Context, write *sql.DB) error {
 	for _, table := range searchTables {
 		var segments int
 		if err := write.QueryRowContext(ctx, `SELECT count(DISTINCT segid) FROM `+table+`_idx`).Scan(&segments); err != nil {
 			return err
 		}
-		if segments <= 1 {
+		if segments <= searchSegmentsKept {
 			continue
 		}
 		if _, err := write.ExecContext(ctx, `INSERT INTO `+table+` (`+table+`) VALUES ('optimize')`); err != nil {
