@@ -65,6 +65,73 @@ func TestInventorySearchReadsWhatItFinds(t *testing.T) {
 	}
 }
 
+// A search shorter than a trigram counts its matches (up to
+// store.ShortCountCap) from the index of lower-case key names alone, never
+// from the keys' rows: in 100,000 keys, counting "ba" read 10,000 rows of
+// api_keys by a sequential scan to find its 1,001. Here one key in five of
+// 20,000 is a "backup …", spread through the table as a real inventory's
+// names are, and VACUUM sets the visibility map as autovacuum would.
+func TestShortSearchCountReadsTheIndexAlone(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	pool, err := OpenPool(ctx, pgtest.Database(t), PoolConfig{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := Migrate(ctx, pool, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.New(pool, pool, Dialect(), sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.SeedInventory(t, db, 2_000, 20_000, now)
+	// The throw-away server commits asynchronously, and VACUUM marks a
+	// page all-visible only once its rows' commits are flushed: this one
+	// commits synchronously.
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SET LOCAL synchronous_commit = on`,
+		`UPDATE api_keys SET name = 'backup ' || id WHERE id % 5 = 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.ExecContext(ctx, `VACUUM ANALYZE api_keys`); err != nil {
+		t.Fatal(err)
+	}
+
+	f := store.InventoryFilter{Query: "ba"}
+	before := tableRowsRead(t, pool, "api_keys")
+	if _, err := db.KeyInventory(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	pageOnly := tableRowsRead(t, pool, "api_keys") - before
+	f.Count = store.CountCap
+	before = tableRowsRead(t, pool, "api_keys")
+	page, err := db.KeyInventory(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := tableRowsRead(t, pool, "api_keys") - before - pageOnly
+	if page.Total != store.ShortCountCap || !page.TotalCapped || len(page.Rows) != store.InventoryPageSize {
+		t.Fatalf("q=ba: %d rows, total %d; want %d rows and a total past %d", len(page.Rows), page.Total,
+			store.InventoryPageSize, store.ShortCountCap)
+	}
+	t.Logf("q=ba: the page read %d rows of api_keys, the count %d more", pageOnly, counted)
+	if counted > 50 {
+		t.Errorf("counting q=ba read %d rows of api_keys besides the page's; want the index alone (a few at most)", counted)
+	}
+}
+
 // BenchmarkKeyInventory is SQLite's (store/sqlite) on PostgreSQL: one page
 // of the inventory, on 1,000 and on 100,000 keys.
 func BenchmarkKeyInventory(b *testing.B) {
