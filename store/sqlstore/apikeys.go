@@ -204,13 +204,13 @@ func touchKey(ctx context.Context, tx *txn, keyID int64, ip string, now, staleBe
 	// second; Last Used is 30 s coarse anyway. One UPDATE, as before: the
 	// read beside it writes nothing.
 	var first bool
-	if err := tx.QueryRow(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
+	if err := tx.QueryRowRepeated(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
 		return false, err
 	}
-	res, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
+	res, err := tx.ExecRepeated(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
 		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 		millis(now), ip, keyID, millis(staleBefore))
 	if err != nil {

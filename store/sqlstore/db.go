@@ -285,7 +285,8 @@ func (db *DB) planned(args []any) []any {
 type txn struct {
 	tx    *sql.Tx
 	db    *DB
-	shown bool // it wrote something a page shows (see quietTx)
+	shown bool                 // it wrote something a page shows (see quietTx)
+	stmts map[string]*sql.Stmt // prepared for the transaction (ExecRepeated)
 }
 
 // QueryRow runs a statement that returns at most one row.
@@ -301,6 +302,45 @@ func (t *txn) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // Exec runs a statement that returns no rows.
 func (t *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(ctx, t.db.sql(query), t.db.args(args)...)
+}
+
+// ExecRepeated is Exec for a statement the transaction runs many times,
+// once a key of a batch, say: it is prepared on its first run and reused
+// until the transaction ends (which closes it). Unprepared, SQLite parses
+// and plans a statement on every run; a batch of recent use ran its insert
+// once for every call of the second before, and parsing it cost more than
+// running it.
+func (t *txn) ExecRepeated(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, t.db.args(args)...)
+}
+
+// QueryRowRepeated is QueryRow as ExecRepeated is Exec. A statement that
+// cannot be prepared runs unprepared, to answer the same error.
+func (t *txn) QueryRowRepeated(ctx context.Context, query string, args ...any) *sql.Row {
+	stmt, err := t.prepared(ctx, query)
+	if err != nil {
+		return t.QueryRow(ctx, query, args...)
+	}
+	return stmt.QueryRowContext(ctx, t.db.args(args)...)
+}
+
+func (t *txn) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if stmt, ok := t.stmts[query]; ok {
+		return stmt, nil
+	}
+	stmt, err := t.tx.PrepareContext(ctx, t.db.sql(query))
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = stmt
+	return stmt, nil
 }
 
 // tx runs fn in a write transaction, committing if it returns nil. A

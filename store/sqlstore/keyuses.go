@@ -49,12 +49,12 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 				continue
 			}
 			for _, u := range b.Recent(id) {
-				if _, err := tx.Exec(ctx, `INSERT INTO key_uses (key_id, at, client_ip, user_agent, route, result)
+				if _, err := tx.ExecRepeated(ctx, `INSERT INTO key_uses (key_id, at, client_ip, user_agent, route, result)
 					VALUES (?, ?, ?, ?, ?, ?)`, id, millis(u.At), u.ClientIP, u.UserAgent, u.Route, u.Result); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM key_uses WHERE key_id = ? AND id NOT IN
+			if _, err := tx.ExecRepeated(ctx, `DELETE FROM key_uses WHERE key_id = ? AND id NOT IN
 				(SELECT id FROM key_uses WHERE key_id = ? ORDER BY at DESC, id DESC LIMIT ?)`,
 				id, id, store.RecentUses); err != nil {
 				return err
@@ -69,7 +69,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 			if !live[kd.KeyID] {
 				continue
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO key_use_days (key_id, day, ok, refused) VALUES (?, ?, ?, ?)
+			if _, err := tx.ExecRepeated(ctx, `INSERT INTO key_use_days (key_id, day, ok, refused) VALUES (?, ?, ?, ?)
 				ON CONFLICT (key_id, day) DO UPDATE SET
 					ok = key_use_days.ok + excluded.ok, refused = key_use_days.refused + excluded.refused`,
 				kd.KeyID, millis(kd.Day)/dayMillis, t.OK, t.Refused); err != nil {
@@ -93,7 +93,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 				}
 			}
 			if used, ok := b.PreviousUsed[id]; ok {
-				if _, err := tx.Exec(ctx, `UPDATE api_keys SET prev_last_used_at = ?
+				if _, err := tx.ExecRepeated(ctx, `UPDATE api_keys SET prev_last_used_at = ?
 					WHERE id = ? AND prev_last4 = ? AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)`,
 					millis(used.At), id, used.Last4, millis(used.At)); err != nil {
 					return err
