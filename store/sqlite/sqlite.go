@@ -324,22 +324,33 @@ func compactSearch(ctx context.Context, write *sql.DB) error {
 // those never analysed too), each bounded by analysis_limit, as SQLite
 // advises doing when a connection opens.
 //
-// It then drops the samples (sqlite_stat4) it took of the search tables'
-// FTS5 shadow tables, keeping their row counts (sqlite_stat1, so optimize
-// does not take them for never analysed). FTS5 looks up each trigram of a
-// search in each of its segments through one statement, its arguments
-// bound anew for each lookup, and SQLite prepares a statement again on
-// each new binding of an argument that samples make its plan depend on:
-// with samples of search_*_idx, a search re-prepared that statement for
-// every trigram in every segment (docs/BENCHMARKS.md). The samples buy
-// nothing there, where the statement has one plan, by the primary key.
-// The samples of api_keys_last4 go too, for the same reason: with them the
-// search's bound "k.last4 = ?" was a value the plan depended on, and the
-// inventory's cached page and count statements were prepared again on
-// every search (at 1k keys, 43% of a search's time). An exact last 4 is
-// one key or a few, which the index's row count (sqlite_stat1) tells the
-// planner as well. Both happen in one transaction, so no other connection
-// loads the samples between the two.
+// It then drops the samples (sqlite_stat4) that only cost: SQLite
+// compiles a statement again each time an argument is bound anew whose
+// value its plan was weighed on against the samples, and a plan that is
+// the same whatever the value gains nothing from them. The samples kept
+// are those of the indexes that serve the inventory's and the audit log's
+// ranges and orders, where the planner sizes a range by its bounds. Those
+// dropped, keeping the row counts (sqlite_stat1, so optimize does not take
+// the tables for never analysed):
+//
+//   - the search tables' FTS5 shadow tables: FTS5 looks up each trigram of
+//     a search in each of its segments through one statement, and with
+//     samples of search_*_idx compiled it again for every trigram in every
+//     segment (docs/BENCHMARKS.md), where it has one plan, by the primary
+//     key;
+//   - every unique index (a key by its secret's hash, its previous hash or
+//     its public id, a session by its id, a user by email), which a value
+//     matches once at most, and the indexes of a user's keys and sessions
+//     (api_keys_user_created, sessions_user): with their samples, a key
+//     not in the verified-key cache, a session and a user's key list each
+//     compiled their statement again for every key, session and user;
+//   - api_keys_last4: an exact last 4 is one key or a few, which the row
+//     counts tell the planner as well; with its samples the inventory's
+//     cached page and count statements were compiled again on every search
+//     (at 1k keys, 43% of a search's time).
+//
+// Both happen in one transaction, so no other connection loads the
+// samples between the two.
 func analyze(ctx context.Context, write *sql.DB) error {
 	tx, err := write.BeginTx(ctx, nil)
 	if err != nil {
@@ -356,7 +367,11 @@ func analyze(ctx context.Context, write *sql.DB) error {
 	if samples > 0 {
 		// ANALYZE sqlite_schema has this connection load the statistics
 		// as they are now; the others load them when they next open.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_stat4 WHERE tbl LIKE 'search\_%' ESCAPE '\' OR idx = 'api_keys_last4';
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_stat4
+			WHERE tbl LIKE 'search\_%' ESCAPE '\'
+			   OR idx IN ('api_keys_last4', 'api_keys_user_created', 'sessions_user')
+			   OR idx IN (SELECT i.name FROM sqlite_schema AS t, pragma_index_list(t.name) AS i
+			              WHERE t.type = 'table' AND i."unique");
 			ANALYZE sqlite_schema`); err != nil {
 			return err
 		}

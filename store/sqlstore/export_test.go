@@ -10,3 +10,6 @@ import (
 func (db *DB) TxForTest(ctx context.Context, fn func(*sql.Tx) error) error {
 	return db.tx(ctx, func(t *txn) error { return fn(t.tx) })
 }
+
+// FindKeyQuery is the key lookup's statement, for the test of its plan.
+var FindKeyQuery = findKeyQuery
