@@ -178,6 +178,18 @@ func BenchmarkKeyInventory(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordKeyUses is a second's batch of recent use on PostgreSQL
+// (storetest.BenchRecordKeyUses), written set-wise (Dialect.Batch).
+func BenchmarkRecordKeyUses(b *testing.B) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	db, err := Open(context.Background(), pgtest.Database(b), PoolConfig{}, sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchRecordKeyUses(b, db)
+}
+
 // tableRowsRead is how many rows of table the server has read, by scans and
 // by index lookups. A backend hands its counts over when it goes idle, at
 // most once a second unless told to, so the count is flushed first.

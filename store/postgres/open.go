@@ -25,6 +25,24 @@ func Dialect() sqlstore.Dialect {
 		PlanEachTime: pgx.QueryExecModeExec,
 		// ILIKE '%q%' and LIKE '%q%', which the pg_trgm GIN indexes of
 		// migration 0011 answer. Backslash is LIKE's default escape.
+		Batch: &sqlstore.BatchSQL{
+			InsertUses: `INSERT INTO key_uses (key_id, at, client_ip, user_agent, route, result)
+				SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[])`,
+			// Two instances trimming the same keys may delete in orders
+			// that deadlock; PostgreSQL then ends one, and sqlstore runs
+			// its batch again (ErrRetry), as after a serialization failure.
+			TrimUses: `DELETE FROM key_uses WHERE id IN (
+				SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY key_id ORDER BY at DESC, id DESC) AS n
+					FROM key_uses WHERE key_id = ANY(?::bigint[])) AS ranked
+				WHERE n > ?)`,
+			// The rows are upserted in the arrays' order, the keys' order,
+			// so that two instances' batches never wait on each other in
+			// a cycle.
+			AddTallies: `INSERT INTO key_use_days (key_id, day, ok, refused)
+				SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+				ON CONFLICT (key_id, day) DO UPDATE SET
+					ok = key_use_days.ok + excluded.ok, refused = key_use_days.refused + excluded.refused`,
+		},
 		Contains: sqlstore.Contains{
 			KeyNames: func(q string) (string, []any) {
 				return `k.name ILIKE ?`, []any{sqlstore.ContainsPattern(q)}

@@ -254,41 +254,10 @@ func TestShared(t *testing.T) {
 	})
 }
 
-// BenchmarkRecordKeyUses is one batch of recent use as a busy instance
-// writes it each second: 15,000 calls over 1,000 keys (the make bench
-// load), a fifth of the keys also setting Last Used. ns/use is a call's
-// share of the write.
+// BenchmarkRecordKeyUses is a second's batch of recent use on SQLite
+// (storetest.BenchRecordKeyUses).
 func BenchmarkRecordKeyUses(b *testing.B) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	db, _ := openTestDB(b, sqlstore.WithClock(func() time.Time { return now }))
-	storetest.SeedInventory(b, db, 100, 1_000, now)
-	_, read := db.Pools()
-	rows, err := read.Query(`SELECT id FROM api_keys`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			b.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	const calls = 15_000
-	batch := store.NewUseBatch(10_000)
-	for i := range calls {
-		id := ids[i%len(ids)]
-		batch.Add(store.KeyUse{KeyID: id, At: now.Add(time.Duration(i) * time.Microsecond), ClientIP: "203.0.113.7",
-			UserAgent: "bench/1.0", Route: "GET /api/v1/me", Result: store.UseOK, SetsLastUsed: i < len(ids)/5})
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := db.RecordKeyUses(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*calls), "ns/use")
+	storetest.BenchRecordKeyUses(b, db)
 }

@@ -68,6 +68,25 @@ type Dialect struct {
 	// generic plan that cannot know that ILIKE '%q%' is selective, and
 	// walks the whole table. Only searches take it.
 	PlanEachTime any
+	// Batch, when set, has a batch of recent use written in three
+	// statements that take their rows as arrays, for an engine where each
+	// statement is a round trip (PostgreSQL); nil: a statement a use and a
+	// tally, each prepared once (SQLite).
+	Batch *BatchSQL
+}
+
+// BatchSQL is the engine's SQL for RecordKeyUses's set-wise writes, with
+// "?" placeholders, each bound to a Go slice ([]int64, []string) or an int.
+type BatchSQL struct {
+	// InsertUses adds the uses, one row per index of its six arrays:
+	// key_id, at, client_ip, user_agent, route, result.
+	InsertUses string
+	// TrimUses keeps the newest uses (by at, then id) of each of its
+	// keys, as many as its second argument, and deletes the others.
+	TrimUses string
+	// AddTallies adds its four arrays (key_id, day, ok, refused) to the
+	// day tallies stored, or stores them.
+	AddTallies string
 }
 
 // Contains makes the conditions of a substring search of the inventory:
@@ -224,6 +243,15 @@ func (db *DB) sql(query string) string {
 
 // args is args with each string made one the engine can hold
 // (Dialect.Text); args itself when nothing changes, as almost always.
+// text is s as the engine's text can hold it (Dialect.Text), for a string
+// passed inside an array, which args does not reach.
+func (db *DB) text(s string) string {
+	if db.d.Text == nil {
+		return s
+	}
+	return db.d.Text(s)
+}
+
 func (db *DB) args(args []any) []any {
 	if db.d.Text == nil {
 		return args

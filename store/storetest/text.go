@@ -89,6 +89,16 @@ func testUnholdableText(t *testing.T, open Opener) {
 	if _, err := db.TouchKey(ctx, k.ID, ip, now, now); err != nil {
 		t.Fatal(err)
 	}
+	// A batch of recent use holds such text too: refused, it would lose a
+	// second of every key's uses.
+	b := store.NewUseBatch(10)
+	b.Add(store.KeyUse{KeyID: k.ID, At: now, ClientIP: ip, UserAgent: agent, Route: "GET /api/v1/me\x00", Result: store.UseOK})
+	if err := db.RecordKeyUses(ctx, b); err != nil {
+		t.Fatalf("RecordKeyUses with such a User-Agent: %v", err)
+	}
+	if uses, err := db.RecentKeyUses(ctx, k.ID); err != nil || len(uses) != 1 || !strings.HasPrefix(uses[0].UserAgent, "Mozilla/5.0 ") {
+		t.Errorf("RecentKeyUses = %+v, %v; want the use with its User-Agent", uses, err)
+	}
 	active, err := db.ActiveSessions(ctx, u.ID, now.Add(-time.Hour))
 	if err != nil || len(active) != 1 || !strings.HasPrefix(active[0].UserAgent, "Mozilla/5.0 ") || !strings.HasSuffix(active[0].UserAgent, "(X11)") {
 		t.Errorf("ActiveSessions = %+v, %v; want the session with its User-Agent", active, err)
