@@ -21,18 +21,7 @@ import (
 func TestInventorySearchReadsWhatItFinds(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	pool, err := OpenPool(ctx, pgtest.Database(t), PoolConfig{MaxOpenConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := Migrate(ctx, pool, time.Now); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.New(pool, pool, Dialect(), sqlstore.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, pool := storeOnOneConnection(t, now)
 	storetest.SeedInventory(t, db, 500, 5_000, now)
 
 	rowsRead := func() int64 { return tableRowsRead(t, pool, "api_keys") }
@@ -74,18 +63,7 @@ func TestInventorySearchReadsWhatItFinds(t *testing.T) {
 func TestShortSearchCountReadsTheIndexAlone(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	pool, err := OpenPool(ctx, pgtest.Database(t), PoolConfig{MaxOpenConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := Migrate(ctx, pool, time.Now); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.New(pool, pool, Dialect(), sqlstore.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, pool := storeOnOneConnection(t, now)
 	storetest.SeedInventory(t, db, 2_000, 20_000, now)
 	// The throw-away server commits asynchronously, and VACUUM marks a
 	// page all-visible only once its rows' commits are flushed: this one
@@ -188,6 +166,26 @@ func BenchmarkRecordKeyUses(b *testing.B) {
 	}
 	defer db.Close()
 	storetest.BenchRecordKeyUses(b, db)
+}
+
+// storeOnOneConnection is a store on a database of its own with one
+// connection, whose reads PostgreSQL's counts (tableRowsRead) then tell
+// apart, at the clock's time now.
+func storeOnOneConnection(t *testing.T, now time.Time) (*sqlstore.DB, *sql.DB) {
+	t.Helper()
+	pool, err := OpenPool(context.Background(), pgtest.Database(t), PoolConfig{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	if err := Migrate(context.Background(), pool, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.New(pool, pool, Dialect(), sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, pool
 }
 
 // tableRowsRead is how many rows of table the server has read, by scans and

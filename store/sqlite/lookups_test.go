@@ -48,18 +48,8 @@ func TestLookupsCompileOnce(t *testing.T) {
 		}
 		accounts = append(accounts, a)
 	}
-	// Statistics with samples, as PRAGMA optimize gathers them once the
-	// tables have grown; the store opened again on them, without the
-	// verified-key cache, so that every FindKey reads.
-	write, _ := db.Pools()
-	if _, err := write.ExecContext(ctx, "ANALYZE"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if db, err = Open(ctx, path, sqlstore.WithEpoch(nil)); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	// Without the verified-key cache, so that every FindKey reads.
+	db = analysedAgain(t, db, path, sqlstore.WithEpoch(nil))
 
 	lookups := func(a account) {
 		t.Helper()
@@ -113,15 +103,7 @@ func BenchmarkFindKeyUncached(b *testing.B) {
 			hashes = append(hashes, store.HashKey(secret))
 		}
 	}
-	write, _ := db.Pools()
-	if _, err := write.ExecContext(ctx, "ANALYZE"); err != nil {
-		b.Fatal(err)
-	}
-	db.Close()
-	if db, err = Open(ctx, path, sqlstore.WithEpoch(nil)); err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db = analysedAgain(b, db, path, sqlstore.WithEpoch(nil))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -130,4 +112,22 @@ func BenchmarkFindKeyUncached(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// analysedAgain gathers statistics with samples on db's file, as PRAGMA
+// optimize does once the tables have grown, closes db and opens the store
+// again on the file, which drops the samples it does not keep (analyze).
+func analysedAgain(tb testing.TB, db *sqlstore.DB, path string, opts ...sqlstore.Option) *sqlstore.DB {
+	tb.Helper()
+	write, _ := db.Pools()
+	if _, err := write.ExecContext(context.Background(), "ANALYZE"); err != nil {
+		tb.Fatal(err)
+	}
+	db.Close()
+	again, err := Open(context.Background(), path, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { again.Close() })
+	return again
 }

@@ -114,7 +114,7 @@ func TestSearchCompilesItsStatementsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { db.Close() }()
+	defer db.Close() // should the test stop before analysedAgain closes it
 	growInventory(t, db, 20, 10)
 	queries := []string{"user07@", "ploy 1", "User 07", "ci"}
 	search := func(q string) map[string]int {
@@ -139,17 +139,8 @@ func TestSearchCompilesItsStatementsOnce(t *testing.T) {
 		}
 	}
 
-	// Statistics with samples, as PRAGMA optimize gathers them once the
-	// tables have grown, and the store opened again on them.
+	db = analysedAgain(t, db, path)
 	write, _ := db.Pools()
-	if _, err := write.ExecContext(ctx, "ANALYZE"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if db, err = Open(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	write, _ = db.Pools()
 	var kept, search4 int
 	if err := write.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE tbl = 'api_keys'), count(*) FILTER (WHERE tbl LIKE 'search\_%' ESCAPE '\')
 		FROM sqlite_stat4`).Scan(&kept, &search4); err != nil {
