@@ -243,15 +243,6 @@ func (db *DB) sql(query string) string {
 
 // args is args with each string made one the engine can hold
 // (Dialect.Text); args itself when nothing changes, as almost always.
-// text is s as the engine's text can hold it (Dialect.Text), for a string
-// passed inside an array, which args does not reach.
-func (db *DB) text(s string) string {
-	if db.d.Text == nil {
-		return s
-	}
-	return db.d.Text(s)
-}
-
 func (db *DB) args(args []any) []any {
 	if db.d.Text == nil {
 		return args
@@ -273,6 +264,15 @@ func (db *DB) args(args []any) []any {
 		return args
 	}
 	return out
+}
+
+// text is s as the engine's text can hold it (Dialect.Text), for a string
+// passed inside an array, which args does not reach.
+func (db *DB) text(s string) string {
+	if db.d.Text == nil {
+		return s
+	}
+	return db.d.Text(s)
 }
 
 // queryRow and query run a read on the reader pool, through a statement
