@@ -23,8 +23,6 @@ func Dialect() sqlstore.Dialect {
 		Text:      Text,
 		// Unprepared: the server plans it with the arguments, every time.
 		PlanEachTime: pgx.QueryExecModeExec,
-		// ILIKE '%q%' and LIKE '%q%', which the pg_trgm GIN indexes of
-		// migration 0011 answer. Backslash is LIKE's default escape.
 		Batch: &sqlstore.BatchSQL{
 			InsertUses: `INSERT INTO key_uses (key_id, at, client_ip, user_agent, route, result)
 				SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[])`,
@@ -43,6 +41,8 @@ func Dialect() sqlstore.Dialect {
 				ON CONFLICT (key_id, day) DO UPDATE SET
 					ok = key_use_days.ok + excluded.ok, refused = key_use_days.refused + excluded.refused`,
 		},
+		// ILIKE '%q%' and LIKE '%q%', which the pg_trgm GIN indexes of
+		// migration 0011 answer. Backslash is LIKE's default escape.
 		Contains: sqlstore.Contains{
 			KeyNames: func(q string) (string, []any) {
 				return `k.name ILIKE ?`, []any{sqlstore.ContainsPattern(q)}
