@@ -33,9 +33,10 @@ func Dialect() sqlstore.Dialect {
 				SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY key_id ORDER BY at DESC, id DESC) AS n
 					FROM key_uses WHERE key_id = ANY(?::bigint[])) AS ranked
 				WHERE n > ?)`,
-			// The rows are upserted in the arrays' order, the keys' order,
-			// so that two instances' batches never wait on each other in
-			// a cycle.
+			// PostgreSQL upserts the rows as unnest yields them, in the
+			// arrays' order, the keys': two instances' batches then take
+			// the tallies' locks in the same order (should they not, a
+			// deadlock ends one, which runs again, as above).
 			AddTallies: `INSERT INTO key_use_days (key_id, day, ok, refused)
 				SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
 				ON CONFLICT (key_id, day) DO UPDATE SET
