@@ -139,11 +139,11 @@ func unescapeQuery(s string) string {
 
 // setsLastUsed reports whether a call at now with the key m matched, which
 // got verdict, becomes the key's Last Used: a valid call of its current
-// secret does, at most one per key per store.LastUsedEvery. The stored time answers most calls; within
-// this process a compare-and-swap picks one of many concurrent calls;
-// across instances the batch's UPDATE keeps its own condition. The call
-// is written with the next batch of recent use, so no call waits on a
-// write.
+// secret does, at most one per key per store.LastUsedEvery. The stored
+// time answers most calls; within this process a compare-and-swap picks
+// one of many concurrent calls; across instances the batch's UPDATE keeps
+// its own condition. The call is written with the next batch of recent
+// use, so no call waits on a write.
 func (s *server) setsLastUsed(m store.KeyMatch, verdict string, now time.Time) bool {
 	k := m.Key
 	if verdict != store.VerdictValid || m.Previous {

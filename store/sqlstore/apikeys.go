@@ -178,7 +178,8 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, 
 // use is newer than staleBefore. The condition lives in the UPDATE, so of
 // many instances racing on one key, one writes and the others change
 // nothing. It reports whether it wrote. The server writes Last Used with
-// its batches of recent use (RecordKeyUses); this is for tools and seeding.
+// its batches of recent use (RecordKeyUses), through the same touchKey;
+// only the tests call this, to set a key's Last Used directly.
 func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
 	var wrote bool
 	err := db.quietTx(ctx, func(tx *txn) error {
@@ -201,8 +202,8 @@ func touchKey(ctx context.Context, tx *txn, keyID int64, ip string, now, staleBe
 	// A key's first use is among the changes pages show (see Changes): a
 	// page must not say Never of a key that has worked. A later one is not
 	// counted, or steady calls would retire every page's copy many times a
-	// second; Last Used is 30 s coarse anyway. One UPDATE, as before: the
-	// read beside it writes nothing.
+	// second; Last Used is 30 s coarse anyway. The read beside the UPDATE
+	// writes nothing.
 	var first bool
 	if err := tx.QueryRowRepeated(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
