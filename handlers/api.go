@@ -140,9 +140,9 @@ func unescapeQuery(s string) string {
 // setsLastUsed reports whether a call at now with the key m matched, which
 // got verdict, becomes the key's Last Used: a valid call of its current
 // secret does, at most one per key per store.LastUsedEvery. The stored
-// time answers most calls; within this process a compare-and-swap picks
-// one of many concurrent calls; across instances the batch's UPDATE keeps
-// its own condition. The call is written with the next batch of recent
+// time answers most calls; within this process lastUsedPicks picks one of
+// many concurrent calls; across instances the batch's UPDATE keeps its own
+// condition. The call is written with the next batch of recent
 // use, so no call waits on a write.
 func (s *server) setsLastUsed(m store.KeyMatch, verdict string, now time.Time) bool {
 	k := m.Key
@@ -152,19 +152,7 @@ func (s *server) setsLastUsed(m store.KeyMatch, verdict string, now time.Time) b
 	if !k.LastUsedAt.IsZero() && now.Sub(k.LastUsedAt) < store.LastUsedEvery {
 		return false
 	}
-	nowMs := now.UnixMilli()
-	for {
-		prev, loaded := s.keyTouches.LoadOrStore(k.ID, nowMs)
-		if !loaded {
-			return true
-		}
-		if nowMs-prev.(int64) < store.LastUsedEvery.Milliseconds() {
-			return false
-		}
-		if s.keyTouches.CompareAndSwap(k.ID, prev, nowMs) {
-			return true
-		}
-	}
+	return s.lastUsed.pick(k.ID, now)
 }
 
 // meResponse is GET /api/v1/me.

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
+
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -79,11 +79,8 @@ type server struct {
 	hashGate *addressGate
 	uses     *UseRecorder
 	pages    *pageCache
+	lastUsed *lastUsedPicks
 	cfg      Config
-
-	// keyTouches holds, per API key id, when this process last picked a
-	// call to become the key's Last Used (Unix ms); see setsLastUsed.
-	keyTouches sync.Map
 }
 
 // New builds the whole application as an http.Handler.
@@ -111,6 +108,7 @@ func New(cfg Config) (http.Handler, error) {
 		hashGate: newAddressGate(hashesPerIP),
 		uses:     cfg.Uses,
 		pages:    newPageCache(),
+		lastUsed: newLastUsedPicks(store.LastUsedEvery),
 		cfg:      cfg,
 	}
 	e := echo.New()
