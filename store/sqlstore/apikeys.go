@@ -179,7 +179,8 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, 
 // many instances racing on one key, one writes and the others change
 // nothing. It reports whether it wrote. The server writes Last Used with
 // its batches of recent use (RecordKeyUses), through the same touchKey;
-// only the tests call this, to set a key's Last Used directly.
+// the tests and cmd/screenshots call this, to set a key's Last Used
+// directly.
 func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
 	var wrote bool
 	err := db.quietTx(ctx, func(tx *txn) error {
