@@ -457,7 +457,8 @@ func (c camera) shoot(tab context.Context, name string, setup chromedp.Action[ch
 // overflowJS reports how far the page is wider than the viewport and the
 // elements that stick out furthest past its right edge, and the boxes whose
 // own content is wider than they are (a table in a scrolling wrapper, say),
-// which hide part of the page without widening it.
+// which hide part of the page without widening it; text clipped to nothing
+// for screen readers (.visually-hidden) is no such box.
 const overflowJS = `(() => {
 	const vw = document.documentElement.clientWidth;
 	const over = document.documentElement.scrollWidth - vw;
@@ -471,6 +472,7 @@ const overflowJS = `(() => {
 		.filter(el => !el.matches("input, textarea, select") && el.scrollWidth > el.clientWidth + 1 &&
 			["auto", "scroll", "hidden"].includes(getComputedStyle(el).overflowX) && el.getClientRects().length > 0)
 		.filter(el => !getComputedStyle(el).textOverflow.includes("ellipsis"))
+		.filter(el => getComputedStyle(el).clipPath === "none") // clipped on purpose: text for screen readers alone
 		.map(el => describe(el) + " (" + el.clientWidth + "px showing " + el.scrollWidth + "px)");
 	function describe(el) {
 		return el.tagName.toLowerCase() + (el.className ? "." + String(el.className).trim().split(/\s+/).join(".") : "");
