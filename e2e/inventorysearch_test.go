@@ -3,6 +3,7 @@ package e2e
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -114,6 +115,12 @@ func TestInventoryRowsAboveTheFold(t *testing.T) {
 		"Payments webhook receiver", "Data warehouse loader", "Staging smoke tests", "Partner API sandbox",
 		"Zapier: new sign-ups to the CRM"} {
 		k, _ := mustCreateKey(t, db, other, name)
+		if i == 0 { // the longest Last Used a day shows
+			at := db.Now().Add(-50 * time.Minute)
+			if _, err := db.TouchKey(t.Context(), k.ID, "203.0.113.24", at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i == 11 { // the newest, first in the list: an admin disabled it
 			if _, err := db.AdminSetKeyEnabled(t.Context(), k.PublicID, false, store.AuditEvent{Actor: "test", Action: store.ActionKeyDisabled}); err != nil {
 				t.Fatal(err)
