@@ -334,11 +334,45 @@ func smallScenarios(ctx context.Context, base string, ds *dataset) ([]scenario, 
 				return get(ctx, base+"/settings/api-keys", "Cookie", userCookie, "Accept-Encoding", "gzip", "Cache-Control", "no-cache")
 			}},
 	)
+	viewers, err := viewerScenarios(ctx, base, ds)
+	if err != nil {
+		return nil, err
+	}
 	inv, err := inventoryScenarios(ctx, base, ds, sizeLabel(ds.keys))
 	if err != nil {
 		return nil, err
 	}
-	return append(scs, inv...), nil
+	return append(append(scs, viewers...), inv...), nil
+}
+
+// viewerScenarios are the key page of each of the dataset's viewers in
+// turn, as a repeat view and as a first view.
+func viewerScenarios(ctx context.Context, base string, ds *dataset) ([]scenario, error) {
+	cookies := make([]string, len(ds.viewers))
+	for i, a := range ds.viewers {
+		c, err := login(ctx, base, a)
+		if err != nil {
+			return nil, err
+		}
+		cookies[i] = c
+	}
+	perOwner := ds.keys / ds.users
+	ownKeys := func(body string) error {
+		if n := strings.Count(body, store.KeyPrefix+"…"); n != perOwner {
+			return fmt.Errorf("the page shows %d masked keys, want %d", n, perOwner)
+		}
+		return nil
+	}
+	page := func(headers ...string) func(w, i int) *http.Request {
+		return func(w, i int) *http.Request {
+			h := append([]string{"Cookie", cookies[(w*7919+i)%len(cookies)], "Accept-Encoding", "gzip"}, headers...)
+			return get(ctx, base+"/settings/api-keys", h...)
+		}
+	}
+	return []scenario{
+		{name: rowViewers, want: http.StatusOK, check: ownKeys, request: page()},
+		{name: rowViewersFresh, want: http.StatusOK, check: ownKeys, request: page("Cache-Control", "no-cache")},
+	}, nil
 }
 
 // inventoryScenarios are the admin inventory's rows on one database.

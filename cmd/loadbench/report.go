@@ -35,6 +35,10 @@ const (
 	rowKeyPageFresh    = rowKeyPage + ", first view"
 	rowAdminFirstFresh = rowAdminFirst + ", first view"
 	rowAuditFresh      = rowAudit + ", first view"
+	// The key page of many people in turn (viewerCount), each with an
+	// inventory owner's keys (the rows above are one viewer's).
+	rowViewers      = "`GET /settings/api-keys`, 10 keys, 16 viewers"
+	rowViewersFresh = rowViewers + ", first view"
 	// The inventory's search, each with its count: inside a key name,
 	// inside an email, an owner's name, and a query too short for a
 	// trigram (from the start of names and emails).

@@ -30,6 +30,11 @@ type dataset struct {
 	// keyPageUser holds store.MaxKeysPerUser keys, for the API Auth Key
 	// page; zero when the dataset has none.
 	keyPageUser account
+	// viewers are inventory owners who can sign in (with the dataset with
+	// the key page), for the key page seen by many people at once: a
+	// cache or a compiled statement that holds for one viewer may not hold
+	// for many.
+	viewers []account
 	// verifier is the admin's key with keys:verify, for the verify rows.
 	verifier string
 	// valid are keys that authenticate: enabled, with an enabled owner;
@@ -64,6 +69,9 @@ func seed(ctx context.Context, dsn string, users, keys int, withKeyPage bool, no
 		return nil, fmt.Errorf("seed %s: %w", where, err)
 	}
 	inv := inventory(users, keys, now)
+	if withKeyPage {
+		ds.viewers = inv.letSignIn(viewerCount, "bench-viewer-"+randomHex(8))
+	}
 	insert := insertSQLite
 	if engine.IsPostgres(dsn) {
 		insert = insertPostgres
@@ -128,6 +136,7 @@ type seedRows struct {
 
 type seedUser struct {
 	publicID, name, email, kalpID string
+	passwordHash                  string // "x", which no password matches, unless letSignIn chose the user
 	kyc                           store.KYCStatus
 	disabled                      bool
 	createdAt                     int64 // ms
@@ -149,7 +158,7 @@ func inventory(users, keys int, now time.Time) seedRows {
 	inv := seedRows{users: make([]seedUser, users), keys: make([]seedKey, keys)}
 	for i := range users {
 		inv.users[i] = seedUser{publicID: fmt.Sprintf("usr_%016x", i+1), name: fmt.Sprintf("Test User %05d", i),
-			email: fmt.Sprintf("user%05d@example.com", i), kalpID: fmt.Sprintf("tkalp%036x", i+1), kyc: kyc[i%len(kyc)],
+			email: fmt.Sprintf("user%05d@example.com", i), kalpID: fmt.Sprintf("tkalp%036x", i+1), passwordHash: "x", kyc: kyc[i%len(kyc)],
 			disabled: ownerDisabled(i), createdAt: now.UnixMilli()}
 	}
 	owned := map[int]bool{}
@@ -178,6 +187,27 @@ func inventory(users, keys int, now time.Time) seedRows {
 	return inv
 }
 
+// viewerCount is how many inventory owners sign in for the key page's
+// many-viewer rows.
+const viewerCount = 16
+
+// letSignIn gives the first n enabled users the password, one argon2id
+// hash for them all, and returns them as accounts.
+func (inv *seedRows) letSignIn(n int, password string) []account {
+	hash := store.HashPassword(password)
+	var out []account
+	for i := range inv.users {
+		if len(out) == n {
+			break
+		}
+		if u := &inv.users[i]; !u.disabled {
+			u.passwordHash = hash
+			out = append(out, account{u.email, password})
+		}
+	}
+	return out
+}
+
 // insertSQLite adds the inventory to the SQLite file at path in one
 // transaction.
 func insertSQLite(ctx context.Context, path string, inv seedRows) error {
@@ -198,13 +228,13 @@ func insertSQLite(ctx context.Context, path string, inv seedRows) error {
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
 	insUser, err := tx.PrepareContext(ctx, `INSERT INTO users (public_id, name, email, password_hash, kalp_id,
-		kyc_status, disabled, created_at, updated_at) VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?)`)
+		kyc_status, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	ids := make([]int64, len(inv.users))
 	for i, u := range inv.users {
-		res, err := insUser.ExecContext(ctx, u.publicID, u.name, u.email, u.kalpID, u.kyc, u.disabled, u.createdAt, u.createdAt)
+		res, err := insUser.ExecContext(ctx, u.publicID, u.name, u.email, u.passwordHash, u.kalpID, u.kyc, u.disabled, u.createdAt, u.createdAt)
 		if err != nil {
 			return err
 		}
@@ -270,7 +300,7 @@ func insertPostgres(ctx context.Context, url string, inv seedRows) error {
 	}
 	users := make([][]any, len(inv.users))
 	for i, u := range inv.users {
-		users[i] = []any{userBase + int64(i) + 1, u.publicID, u.name, u.email, "x", u.kalpID, string(u.kyc), u.disabled,
+		users[i] = []any{userBase + int64(i) + 1, u.publicID, u.name, u.email, u.passwordHash, u.kalpID, string(u.kyc), u.disabled,
 			u.createdAt, u.createdAt}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "public_id", "name", "email", "password_hash",
