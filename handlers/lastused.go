@@ -45,7 +45,8 @@ func (p *lastUsedPicks) pick(id int64, now time.Time) bool {
 }
 
 // sweep forgets the picks older than the window, when a window has passed
-// since it last did. One caller sweeps; the others go on.
+// since it last did. One caller sweeps, in its own call (a walk of the
+// map, once a window); the others go on.
 func (p *lastUsedPicks) sweep(nowMs int64) {
 	last := p.swept.Load()
 	if nowMs-last < p.every.Milliseconds() || !p.swept.CompareAndSwap(last, nowMs) {
