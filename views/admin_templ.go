@@ -46,7 +46,7 @@ func AdminLayout(p Page, active string) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = sideNavLayout(p, "Admin", []navItem{
+		templ_7745c5c3_Err = sideNavLayout(p, "settings settings--admin", "Admin", []navItem{
 			{href: "/admin/api-keys", label: "Key inventory", current: active == "keys"},
 			{href: "/admin/users", label: "Users", current: active == "users"},
 			{href: "/admin/audit", label: "Audit log", current: active == "audit"},
