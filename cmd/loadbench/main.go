@@ -55,8 +55,8 @@ type config struct {
 	duration time.Duration
 	rounds   int
 	warmup   time.Duration
-	small    int // keys in the small inventory (over small/10 users)
-	large    int // keys in the large one (over large/10 users)
+	small    int // keys in the small inventory (over small/keysPerOwner users)
+	large    int // keys in the large one (over large/keysPerOwner users)
 	keep     bool
 	postgres bool           // also measure the PostgreSQL store
 	only     *regexp.Regexp // the rows to measure, besides the floor; nil: all
@@ -72,8 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "how long each scenario is measured, in all")
 	fs.IntVar(&c.rounds, "rounds", 10, "slices each scenario's time is cut into, taken in turn with the other scenarios'")
 	fs.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "load before each slice, not measured")
-	fs.IntVar(&c.small, "small", 1_000, "keys in the small inventory, over one user per 10 keys")
-	fs.IntVar(&c.large, "large", 100_000, "keys in the large inventory, over one user per 10 keys")
+	fs.IntVar(&c.small, "small", 1_000, fmt.Sprintf("keys in the small inventory, over one user per %d keys", keysPerOwner))
+	fs.IntVar(&c.large, "large", 100_000, fmt.Sprintf("keys in the large inventory, over one user per %d keys", keysPerOwner))
 	fs.BoolVar(&c.keep, "keep", false, "keep the SQLite databases and the servers' logs, and print where (the PostgreSQL cluster is removed)")
 	fs.BoolVar(&c.postgres, "postgres", true, "also measure the PostgreSQL store, on a throw-away server started from the installed binaries "+
 		"(without them, SQLite alone, and the report says so)")

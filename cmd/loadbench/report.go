@@ -35,10 +35,6 @@ const (
 	rowKeyPageFresh    = rowKeyPage + ", first view"
 	rowAdminFirstFresh = rowAdminFirst + ", first view"
 	rowAuditFresh      = rowAudit + ", first view"
-	// The key page of many people in turn (viewerCount), each with an
-	// inventory owner's keys (the rows above are one viewer's).
-	rowViewers      = "`GET /settings/api-keys`, 10 keys, 16 viewers"
-	rowViewersFresh = rowViewers + ", first view"
 	// The inventory's search, each with its count: inside a key name,
 	// inside an email, an owner's name, and a query too short for a
 	// trigram (from the start of names and emails).
@@ -46,6 +42,13 @@ const (
 	rowSearchEmail   = "`GET /admin/api-keys?q=ser00042@exa`, %s keys"
 	rowSearchOwner   = "`GET /admin/api-keys?q=User 00042`, %s keys"
 	rowSearchShort   = "`GET /admin/api-keys?q=ba`, %s keys"
+)
+
+// The key page of many people in turn (viewerCount), each with an
+// inventory owner's keys (the key page rows above are one viewer's).
+var (
+	rowViewers      = fmt.Sprintf("`GET /settings/api-keys`, %d keys, %d viewers", keysPerOwner, viewerCount)
+	rowViewersFresh = rowViewers + ", first view"
 )
 
 // The targets.

@@ -187,9 +187,13 @@ func inventory(users, keys int, now time.Time) seedRows {
 	return inv
 }
 
-// viewerCount is how many inventory owners sign in for the key page's
-// many-viewer rows.
-const viewerCount = 16
+// The inventories' shape: keysPerOwner keys a user (one user per
+// keysPerOwner keys), and viewerCount of the owners sign in for the key
+// page's many-viewer rows.
+const (
+	keysPerOwner = 10
+	viewerCount  = 16
+)
 
 // letSignIn gives the first n enabled users the password, one argon2id
 // hash for them all, and returns them as accounts.

@@ -96,12 +96,12 @@ func seedStores(ctx context.Context, cfg config, tmp string, now time.Time, prog
 	var stores []*storeRun
 	for _, t := range targets {
 		var err error
-		progress("%s: seeding %d keys over %d users, and a user with %d keys", t.st.name, cfg.small, cfg.small/10, store.MaxKeysPerUser)
-		if t.st.small, err = seed(ctx, t.small, cfg.small/10, cfg.small, true, now); err != nil {
+		progress("%s: seeding %d keys over %d users, and a user with %d keys", t.st.name, cfg.small, cfg.small/keysPerOwner, store.MaxKeysPerUser)
+		if t.st.small, err = seed(ctx, t.small, cfg.small/keysPerOwner, cfg.small, true, now); err != nil {
 			return nil, pg, err
 		}
-		progress("%s: seeding %d keys over %d users", t.st.name, cfg.large, cfg.large/10)
-		if t.st.large, err = seed(ctx, t.large, cfg.large/10, cfg.large, false, now); err != nil {
+		progress("%s: seeding %d keys over %d users", t.st.name, cfg.large, cfg.large/keysPerOwner)
+		if t.st.large, err = seed(ctx, t.large, cfg.large/keysPerOwner, cfg.large, false, now); err != nil {
 			return nil, pg, err
 		}
 		stores = append(stores, t.st)
