@@ -184,8 +184,15 @@ func (db *DB) AuthenticateKey(ctx context.Context, hash string) (*store.APIKey, 
 func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
 	var wrote bool
 	err := db.quietTx(ctx, func(tx *txn) error {
+		var neverUsed bool
+		if err := tx.QueryRowRepeated(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&neverUsed); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // deleted: nothing to write
+			}
+			return err
+		}
 		var err error
-		wrote, err = touchKey(ctx, tx, keyID, ip, now, staleBefore)
+		wrote, err = touchKey(ctx, tx, keyID, neverUsed, ip, now, staleBefore)
 		return err
 	})
 	if err != nil {
@@ -198,20 +205,13 @@ func (db *DB) TouchKey(ctx context.Context, keyID int64, ip string, now, staleBe
 }
 
 // touchKey writes the key's Last Used in tx, as TouchKey says, and marks
-// the transaction shown when it is the key's first use.
-func touchKey(ctx context.Context, tx *txn, keyID int64, ip string, now, staleBefore time.Time) (bool, error) {
+// the transaction shown when it is the key's first use: when the key had
+// no Last Used (neverUsed, as tx read it) and this wrote one.
+func touchKey(ctx context.Context, tx *txn, keyID int64, neverUsed bool, ip string, now, staleBefore time.Time) (bool, error) {
 	// A key's first use is among the changes pages show (see Changes): a
 	// page must not say Never of a key that has worked. A later one is not
 	// counted, or steady calls would retire every page's copy many times a
-	// second; Last Used is 30 s coarse anyway. The read beside the UPDATE
-	// writes nothing.
-	var first bool
-	if err := tx.QueryRowRepeated(ctx, `SELECT last_used_at IS NULL FROM api_keys WHERE id = ?`, keyID).Scan(&first); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		return false, err
-	}
+	// second; Last Used is 30 s coarse anyway.
 	res, err := tx.ExecRepeated(ctx, `UPDATE api_keys SET last_used_at = ?, last_used_ip = ?
 		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
 		millis(now), ip, keyID, millis(staleBefore))
@@ -222,7 +222,7 @@ func touchKey(ctx context.Context, tx *txn, keyID int64, ip string, now, staleBe
 	if err != nil {
 		return false, err
 	}
-	tx.shown = tx.shown || first && n > 0
+	tx.shown = tx.shown || neverUsed && n > 0
 	return n > 0, nil
 }
 

@@ -40,7 +40,7 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 		// overlap; the recent uses show only on the key's own page, which
 		// is rendered anew every time.
 		tx.shown = len(b.PreviousUsed) > 0
-		live, err := liveKeys(ctx, tx, ids)
+		live, err := readLiveKeys(ctx, tx, ids)
 		if err != nil {
 			return err
 		}
@@ -48,8 +48,8 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 		days := slices.SortedFunc(maps.Keys(b.Tallies), func(a, b store.KeyDay) int {
 			return cmp.Or(cmp.Compare(a.KeyID, b.KeyID), a.Day.Compare(b.Day))
 		})
-		days = slices.DeleteFunc(days, func(kd store.KeyDay) bool { return !live[kd.KeyID] })
-		used := slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { return !live[id] || len(b.Uses[id]) == 0 })
+		days = slices.DeleteFunc(days, func(kd store.KeyDay) bool { return !live.has(kd.KeyID) })
+		used := slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { return !live.has(id) || len(b.Uses[id]) == 0 })
 		if bs := db.d.Batch; bs != nil {
 			err = db.writeUsesSetwise(ctx, tx, bs, used, days, b)
 		} else {
@@ -62,11 +62,12 @@ func (db *DB) RecordKeyUses(ctx context.Context, b *store.UseBatch) error {
 		// instances' batches lock them in the same order and neither waits
 		// on the other in a cycle.
 		for _, id := range ids {
-			if !live[id] {
+			neverUsed, ok := live[id]
+			if !ok {
 				continue
 			}
 			if use, ok := b.LastUsed[id]; ok {
-				wrote, err := touchKey(ctx, tx, id, use.IP, use.At, use.At.Add(-store.LastUsedEvery))
+				wrote, err := touchKey(ctx, tx, id, neverUsed, use.IP, use.At, use.At.Add(-store.LastUsedEvery))
 				if err != nil {
 					return err
 				}
@@ -161,25 +162,35 @@ func (db *DB) writeUsesSetwise(ctx context.Context, tx *txn, bs *BatchSQL, used 
 	return err
 }
 
-// liveKeys are those of ids that still exist.
-func liveKeys(ctx context.Context, tx *txn, ids []int64) (map[int64]bool, error) {
-	live := map[int64]bool{}
+// liveKeys are those of ids that still exist, each with whether it has
+// no Last Used yet (read here, in the batch's transaction, so that
+// touchKey needs no read of its own).
+type liveKeys map[int64]bool
+
+func (l liveKeys) has(id int64) bool {
+	_, ok := l[id]
+	return ok
+}
+
+func readLiveKeys(ctx context.Context, tx *txn, ids []int64) (liveKeys, error) {
+	live := liveKeys{}
 	for chunk := range slices.Chunk(ids, 500) {
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := tx.Query(ctx, `SELECT id FROM api_keys WHERE id IN (`+placeholders(len(chunk))+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT id, last_used_at IS NULL FROM api_keys WHERE id IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var neverUsed bool
+			if err := rows.Scan(&id, &neverUsed); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			live[id] = true
+			live[id] = neverUsed
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
