@@ -120,7 +120,7 @@ type Account struct {
 func CreateUser(ctx context.Context, db *sqlstore.DB, a Account) (*store.User, error) {
 	u, err := db.CreateUser(ctx,
 		store.NewUser{Name: a.Name, Email: a.Email, PasswordHash: store.HashPassword(a.Password), Role: a.Role, KYCStatus: a.KYC},
-		store.AuditEvent{Actor: "test", Action: store.ActionUserCreated, Target: a.Email})
+		store.AuditEvent{Actor: "cli", Action: store.ActionUserCreated, Target: a.Email})
 	if err != nil {
 		return nil, fmt.Errorf("create user %s: %w", a.Email, err)
 	}

@@ -276,7 +276,9 @@ func TestAdminAuditFilters(t *testing.T) {
 		want   []string
 		forbid []string
 	}{
-		{"", 200, []string{"user.login", "key.disabled", "Events"}, nil},
+		// The actor field says what it takes: a whole email, or cli.
+		{"", 200, []string{"user.login", "key.disabled", "Events", `aria-describedby="actor-hint"`,
+			`id="actor-hint">Actor: who acted, by their whole email; <code>cli</code> is the <code>keydesk</code> command.`}, nil},
 		{"?action=key.disabled", 200, []string{"key.disabled", "uma@example.com"}, []string{"<code>user.login</code>"}},
 		{"?actor=UMA@example.com", 200, []string{"<code>user.login</code>"}, []string{"<code>key.disabled</code>"}},
 		{"?from=2000-01-01&until=2000-01-02", 200, []string{"No events match."}, nil},
