@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -64,15 +65,16 @@ func NewAllocator(ctx context.Context, chromePath, tmpDir string) (context.Conte
 
 // StartApp serves the whole application in-process on the database dsn
 // names (as --db takes it: a SQLite path or a PostgreSQL URL), created and
-// migrated as `keydesk serve` would, with sign-up on. It returns the base
-// URL (no trailing slash), the store for arranging data, and stop, which
-// shuts the server down and closes the store.
-func StartApp(ctx context.Context, dsn string) (baseURL string, db *sqlstore.DB, stop func(), err error) {
+// migrated as `keydesk serve` would (with the store options given), with
+// sign-up on. It returns the base URL (no trailing slash), the store for
+// arranging data, and stop, which shuts the server down and closes the
+// store.
+func StartApp(ctx context.Context, dsn string, opts ...sqlstore.Option) (baseURL string, db *sqlstore.DB, stop func(), err error) {
 	policy, err := DemoPolicy()
 	if err != nil {
 		return "", nil, nil, err
 	}
-	db, err = engine.Open(ctx, dsn)
+	db, err = engine.Open(ctx, dsn, opts...)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -97,6 +99,22 @@ func StartApp(ctx context.Context, dsn string) (baseURL string, db *sqlstore.DB,
 		db.Close()
 	}
 	return srv.URL, db, stop, nil
+}
+
+// Clock is a store's clock (sqlstore.WithClock(c.Now)): the real one, but
+// set back while Back runs, to make an account or a key as if long ago.
+type Clock struct {
+	ago atomic.Int64 // how far back, in nanoseconds
+}
+
+func (c *Clock) Now() time.Time { return time.Now().Add(-time.Duration(c.ago.Load())) }
+
+// Back runs f with the clock set back by ago. Whatever else reads the
+// clock meanwhile (a page being served) reads it set back too.
+func (c *Clock) Back(ago time.Duration, f func() error) error {
+	c.ago.Store(int64(ago))
+	defer c.ago.Store(0)
+	return f()
 }
 
 // DemoPolicy is the key policy of `keydesk serve --demo`: Keydesk's own

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // A long description, to be clamped to two lines in the key table.
@@ -158,12 +159,25 @@ func TestKeyTableEmptyStateOpensCreateForm(t *testing.T) {
 // with the name column given room (not squeezed to a sliver), and on a
 // phone nothing in a row reaches past its card, not even a 64-character
 // name of one word (the card clips what overflows, so the page test alone
-// would not see it).
+// would not see it). The widest cells are there: a date of two-digit day
+// among them, whatever the day the test runs.
 func TestKeyTableFitsLongNames(t *testing.T) {
 	ctx := newTab(t, tabTimeout)
-	base, db := startApp(t)
+	clock := new(Clock)
+	base, db := startApp(t, sqlstore.WithClock(clock.Now))
 	acct := Account{Name: "Lou Long", Email: "lou@example.com", Password: "lou-password-1", KYC: store.KYCVerified}
 	u := mustCreateUser(t, db, acct)
+	for _, made := range []time.Time{
+		time.Date(2026, time.May, 28, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, time.November, 28, 12, 0, 0, 0, time.UTC),
+	} {
+		if err := clock.Back(time.Since(made), func() error {
+			_, _, err := db.CreateKey(t.Context(), u.ID, store.NewKey{Name: "Made " + made.Format("2 January")}, store.AuditEvent{})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, k := range []store.NewKey{
 		{Name: walkLongName, Description: longDescription},
 		{Name: "Nightly reconciliation of the payments ledger against the bank", Description: strings.Repeat("x", 120)},

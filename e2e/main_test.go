@@ -104,10 +104,11 @@ func newTab(t *testing.T, timeout time.Duration) context.Context {
 	return ctx
 }
 
-// startApp serves a fresh Keydesk for t, on a database of its own.
-func startApp(t *testing.T) (baseURL string, db *sqlstore.DB) {
+// startApp serves a fresh Keydesk for t, on a database of its own, with
+// the store options given.
+func startApp(t *testing.T, opts ...sqlstore.Option) (baseURL string, db *sqlstore.DB) {
 	t.Helper()
-	baseURL, db, stop, err := StartApp(t.Context(), pgtest.StoreDSN(t))
+	baseURL, db, stop, err := StartApp(t.Context(), pgtest.StoreDSN(t), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
