@@ -94,17 +94,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	base, db, stopApp, err := e2e.StartApp(ctx, filepath.Join(tmp, "keydesk.db"))
+	// The accounts and keys were made weeks or months ago, as on a real
+	// platform, and not all the moment before their month of calls.
+	clock := new(e2e.Clock)
+	base, db, stopApp, err := e2e.StartApp(ctx, filepath.Join(tmp, "keydesk.db"), sqlstore.WithClock(clock.Now))
 	if err != nil {
 		return err
 	}
 	defer stopApp()
-	demoUser, err := e2e.CreateUser(ctx, db, demo)
-	if err != nil {
+	var demoUser, adminUser *store.User
+	if err := clock.Back(500*day, func() (err error) {
+		adminUser, err = e2e.CreateUser(ctx, db, admin)
+		return err
+	}); err != nil {
 		return err
 	}
-	adminUser, err := e2e.CreateUser(ctx, db, admin)
-	if err != nil {
+	if err := clock.Back(420*day, func() (err error) {
+		demoUser, err = e2e.CreateUser(ctx, db, demo)
+		return err
+	}); err != nil {
 		return err
 	}
 
@@ -115,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := chromedp.Do(browser); err != nil {
 		return fmt.Errorf("start %s: %w", chrome, err)
 	}
-	c := camera{out: *out, stdout: stdout, stderr: stderr}
+	c := camera{out: *out, stdout: stdout, stderr: stderr, clock: clock}
 
 	// Signed out.
 	anon, closeTab := newTab(browser)
@@ -250,9 +258,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // The demo user's keys, for the API Auth Key page: realistic names and
 // descriptions of several lengths, one disabled by its owner, one by an
 // admin, two used lately; one made before scopes and expiry existed, one
-// that expires in a few days (the notice), one expired.
+// that expires in a few days (the notice), one expired. Each was made
+// createdAgo, a lifetime of 30, 90 or 365 days before its expiry.
 var demoKeys = []struct {
 	name, description string
+	createdAgo        time.Duration
 	enabled           bool
 	byAdmin           bool          // disabled by an admin, not by the owner
 	usedAgo           time.Duration // 0: never used
@@ -261,14 +271,14 @@ var demoKeys = []struct {
 	userAgent         string        // of a month of calls on the key's page; "" for none
 }{
 	{"Billing sync (legacy)", "Old nightly job that pushed invoices to the ERP. Replaced by the billing webhook in March; " +
-		"kept disabled until the finance audit closes.", false, false, 0, nil, 0, ""},
-	{"Local development", "My laptop, for trying the API from scripts and curl.", true, false, 0,
+		"kept disabled until the finance audit closes.", 400 * day, false, false, 0, nil, 0, ""},
+	{"Local development", "My laptop, for trying the API from scripts and curl.", 30*day - (3*day + 5*time.Hour), true, false, 0,
 		[]string{"profile:read", "keys:read"}, 3*24*time.Hour + 5*time.Hour, ""},
-	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", false, true, 0,
+	{"Zapier: new sign-ups to #growth", "Posts a message in Slack when someone signs up.", 365*day - 80*day, false, true, 0,
 		[]string{"customers:read"}, 80 * 24 * time.Hour, ""},
-	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", true, false, 50 * time.Minute,
+	{"Grafana metrics exporter", "Reads usage counters every minute for the ops dashboard.", 90*day + 2*day, true, false, 50 * time.Minute,
 		[]string{"payments:read"}, -2 * 24 * time.Hour, ""},
-	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", true, false, 2 * time.Minute,
+	{"CI deploy (GitHub Actions)", "Publishes release builds to staging and production from the main branch.", 45 * day, true, false, 2 * time.Minute,
 		[]string{"profile:read", "payments:read", "payments:write", "webhooks:manage"}, 0, "GitHub-Actions-Runner/2.321.0 (deploy.yml)"},
 }
 
@@ -293,7 +303,12 @@ func (c camera) shootKeys(ctx context.Context, tab context.Context, base string,
 		if k.expiresIn != 0 {
 			expires = db.Now().Add(k.expiresIn)
 		}
-		key, _, err := db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description, Scopes: k.scopes, ExpiresAt: expires}, store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
+		var key *store.APIKey
+		err := c.clock.Back(k.createdAgo, func() (err error) {
+			key, _, err = db.CreateKey(ctx, u.ID, store.NewKey{Name: k.name, Description: k.description, Scopes: k.scopes, ExpiresAt: expires},
+				store.AuditEvent{ActorID: u.ID, Actor: u.Email, Action: store.ActionKeyCreated, IP: "192.0.2.10"})
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("seed key %q: %w", k.name, err)
 		}
@@ -415,7 +430,10 @@ func fillCreateForm() chromedp.Action[chromedp.Void] {
 type camera struct {
 	out            string
 	stdout, stderr io.Writer
+	clock          *e2e.Clock
 }
+
+const day = 24 * time.Hour
 
 // shoot brings tab into a state with setup, then photographs it on every
 // viewport in every colour scheme. The state is set up once, at desktop
