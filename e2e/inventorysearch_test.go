@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"keydesk/store"
+	"keydesk/store/sqlstore"
 )
 
 // TestInventorySelectAllAndSortByKeyboard: the header checkbox selects
@@ -105,7 +106,8 @@ func TestInventorySelectAllAndSortByKeyboard(t *testing.T) {
 func TestInventoryRowsAboveTheFold(t *testing.T) {
 	const want = 12
 	ctx := newTab(t, tabTimeout)
-	base, db := startApp(t)
+	clock := new(Clock)
+	base, db := startApp(t, sqlstore.WithClock(clock.Now))
 	mustCreateUser(t, db, adminAcct)
 	owner := mustCreateUser(t, db, ownerAcct)
 	seedInventory(t, db, owner)
@@ -114,7 +116,15 @@ func TestInventoryRowsAboveTheFold(t *testing.T) {
 		"Mobile app (iOS)", "Local development", "Billing sync (legacy)", "Support console", "Refunds worker",
 		"Payments webhook receiver", "Data warehouse loader", "Staging smoke tests", "Partner API sandbox",
 		"Zapier: new sign-ups to the CRM"} {
-		k, _ := mustCreateKey(t, db, other, name)
+		var k *store.APIKey
+		if i == 4 { // a date of two digits, the widest Created
+			clock.Back(time.Since(time.Date(2026, time.May, 28, 12, 0, 0, 0, time.UTC)), func() error {
+				k, _ = mustCreateKey(t, db, other, name)
+				return nil
+			})
+		} else {
+			k, _ = mustCreateKey(t, db, other, name)
+		}
 		if i == 0 { // the longest Last Used a day shows
 			at := db.Now().Add(-50 * time.Minute)
 			if _, err := db.TouchKey(t.Context(), k.ID, "203.0.113.24", at, at); err != nil {
