@@ -162,9 +162,8 @@ func (db *DB) writeUsesSetwise(ctx context.Context, tx *txn, bs *BatchSQL, used 
 	return err
 }
 
-// liveKeys are those of ids that still exist, each with whether it has
-// no Last Used yet (read here, in the batch's transaction, so that
-// touchKey needs no read of its own).
+// liveKeys are the keys of a batch that still exist, each with whether it
+// has no Last Used yet.
 type liveKeys map[int64]bool
 
 func (l liveKeys) has(id int64) bool {
@@ -172,6 +171,8 @@ func (l liveKeys) has(id int64) bool {
 	return ok
 }
 
+// readLiveKeys reads the liveKeys of ids in the batch's transaction, so
+// that touchKey needs no read of its own to know a key's first use.
 func readLiveKeys(ctx context.Context, tx *txn, ids []int64) (liveKeys, error) {
 	live := liveKeys{}
 	for chunk := range slices.Chunk(ids, 500) {
